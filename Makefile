@@ -1,0 +1,65 @@
+# The course's commands. `make lab` and `make test` are the two a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_ARGS ?=
+SUBMISSIONS ?= submissions/
+NBVAL_FLAGS := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
+
+setup: $(STAMP)
+
+# Rebuild only when the dependency list changes: `make setup` is a no-op when .venv is current.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/jupyter labextension disable nbgrader 2>/dev/null || true
+	@touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+lint: setup
+	$(BIN)/ruff check course_utils tests benchmarks notebooks solutions
+
+unit: setup
+	$(BIN)/python -m pytest tests -q
+
+# Every notebook in the repository runs under nbval (strict output comparison).
+nbval: setup
+	@nbs=$$(find notebooks solutions exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); \
+	if [ -z "$$nbs" ]; then echo "nbval: no notebooks yet"; \
+	else $(BIN)/python -m pytest $(NBVAL_FLAGS) -q $$nbs; fi
+
+test: lint unit nbval
+
+# Re-execute every lecture and solution notebook in place (outputs are committed).
+notebooks: setup
+	$(BIN)/python -m course_utils.grading.build execute notebooks solutions
+
+# Regenerate the student notebooks from the solutions (the single source).
+exercises: setup
+	$(BIN)/python -m course_utils.grading.build exercises solutions exercises
+
+grade: setup
+	$(BIN)/python -m course_utils.grade $(SUBMISSIONS) --json grades.json --csv gradebook.csv
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+html: setup
+	$(BIN)/python -m course_utils.site html build/site
+
+slides: setup
+	$(BIN)/python -m course_utils.site slides build/slides
+
+clean:
+	rm -rf build .pytest_cache

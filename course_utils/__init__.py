@@ -1,0 +1,1 @@
+"""Helper library for the weight-initialization course."""
