@@ -1,0 +1,1027 @@
+"""Figures for the course: every function returns a fresh :class:`matplotlib.figure.Figure`.
+
+No pyplot state is touched: figures are built with ``matplotlib.figure.Figure`` directly, so a
+notebook shows each one exactly once (as the last expression of a cell or via ``display(fig)``)
+and nothing leaks between cells. Save with ``fig.savefig("name.png")``.
+
+Colours come from :data:`PALETTE`, the Okabe-Ito palette, which stays distinguishable under
+the common forms of colour-vision deficiency (M. Okabe and K. Ito, "Color Universal Design",
+2008). Diverging maps use ColorBrewer's ``RdBu``, also colour-blind safe.
+
+Contents
+--------
+* :func:`layer_histograms` - grid of per-layer histograms (rows: configurations, columns: layers)
+* :func:`std_by_depth` - measured std per layer (markers) with the theory (lines) overlaid
+* :func:`std_ratio_heatmap` - depth x scale map of log10(std ratio) with the critical line
+* :func:`loss_curves` - loss (or accuracy) per epoch of several runs
+* :func:`decision_boundaries` - predicted class regions of 2-D classifiers, side by side
+* :func:`landscape_figure` and its numerics (:func:`landscape_loss`, :func:`landscape_grad`,
+  :func:`gradient_descent_1d`) - the motivating picture of lecture 00
+* :func:`three_families` - uniform, normal and orthogonal weights and their singular values
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.colors import ListedColormap, TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+__all__ = [
+    "LANDSCAPE_MINIMA",
+    "LANDSCAPE_STARTS",
+    "PALETTE",
+    "color",
+    "decision_boundaries",
+    "gradient_descent_1d",
+    "landscape_figure",
+    "landscape_grad",
+    "landscape_loss",
+    "layer_histograms",
+    "loss_curves",
+    "std_by_depth",
+    "std_ratio_heatmap",
+    "three_families",
+]
+
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+"""The Okabe-Ito colour-blind-safe palette, in the order the course uses it."""
+
+_DIVERGING = "RdBu_r"
+_LINE_COLOURS = tuple(c for c in PALETTE if c != "#F0E442")  # yellow is faint as a thin line
+
+
+def color(i: int) -> str:
+    """The ``i``-th colour of :data:`PALETTE` (cycling).
+
+    Examples
+    --------
+    >>> color(0), color(8)
+    ('#0072B2', '#0072B2')
+    """
+    return PALETTE[int(i) % len(PALETTE)]
+
+
+# --------------------------------------------------------------------------- input helpers
+
+
+def _new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float], **kw: Any):
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def _is_array_like_row(obj: Any) -> bool:
+    """True when ``obj`` is a sequence whose items are arrays (one row of per-layer values)."""
+    if isinstance(obj, np.ndarray):
+        return obj.ndim >= 2 or obj.dtype == object
+    if isinstance(obj, (list, tuple)) and obj:
+        return all(isinstance(item, np.ndarray) or _is_tensor(item) for item in obj)
+    return False
+
+
+def _is_tensor(obj: Any) -> bool:
+    return type(obj).__module__.startswith("torch") and hasattr(obj, "detach")
+
+
+def _to_numpy(a: Any) -> np.ndarray:
+    if _is_tensor(a):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def _row_from(obj: Any, attribute: str) -> list[np.ndarray]:
+    """One row of per-layer arrays from a list of arrays or a Trace-like object."""
+    if hasattr(obj, attribute) and not isinstance(obj, (list, tuple, np.ndarray)):
+        obj = getattr(obj, attribute)
+    if isinstance(obj, np.ndarray) and obj.ndim >= 2 and obj.dtype != object:
+        obj = list(obj)  # a stacked (layers, ...) array
+    if not isinstance(obj, (list, tuple)) or not obj:
+        raise TypeError(
+            "values must be a list of per-layer arrays, an object with a "
+            f"'{attribute}' attribute (e.g. a Trace), or a list/dict of those; got {type(obj).__name__}"
+        )
+    return [_to_numpy(a).ravel() for a in obj]
+
+
+def _rows_from(values: Any, attribute: str) -> tuple[list[list[np.ndarray]], list[str] | None]:
+    if isinstance(values, Mapping):
+        if not values:
+            raise ValueError("values must not be empty")
+        return [_row_from(v, attribute) for v in values.values()], [str(k) for k in values]
+    if hasattr(values, attribute) or _is_array_like_row(values):
+        return [_row_from(values, attribute)], None
+    if isinstance(values, (list, tuple)) and values:
+        return [_row_from(v, attribute) for v in values], None
+    raise TypeError(
+        "values must be a list of per-layer arrays, a Trace-like object, or a list/dict of "
+        f"those; got {type(values).__name__}"
+    )
+
+
+def _series(values: Any, name: str) -> tuple[list[np.ndarray], list[str] | None]:
+    """Normalise one or several 1-D series: a sequence, a list of sequences, or a dict."""
+    if isinstance(values, Mapping):
+        if not values:
+            raise ValueError(f"{name} must not be empty")
+        return [_as_1d(v, name) for v in values.values()], [str(k) for k in values]
+    arr = values if isinstance(values, np.ndarray) else None
+    if arr is not None and arr.ndim == 1:
+        return [_as_1d(arr, name)], None
+    if arr is not None and arr.ndim == 2:
+        return [_as_1d(row, name) for row in arr], None
+    if isinstance(values, (list, tuple)) and values:
+        if all(np.ndim(v) == 0 for v in values):
+            return [_as_1d(values, name)], None
+        return [_as_1d(v, name) for v in values], None
+    raise TypeError(
+        f"{name} must be a 1-D sequence, a list of sequences or a dict label -> sequence; "
+        f"got {type(values).__name__}"
+    )
+
+
+def _as_1d(v: Any, name: str) -> np.ndarray:
+    arr = np.asarray(_to_numpy(v), dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"each series in {name} must be a non-empty 1-D sequence, got shape {arr.shape}"
+        )
+    return arr
+
+
+def _labels(given: Sequence[str] | None, found: list[str] | None, n: int, prefix: str, name: str):
+    labels = list(given) if given is not None else found
+    if labels is None:
+        return [f"{prefix} {i}" for i in range(n)] if n > 1 else [None]
+    if len(labels) != n:
+        raise ValueError(f"{name} must have {n} entries, got {len(labels)}")
+    return [str(s) for s in labels]
+
+
+# --------------------------------------------------------------------------- per-layer histograms
+
+
+def layer_histograms(
+    values: Any,
+    *,
+    row_labels: Sequence[str] | None = None,
+    layer_labels: Sequence[str] | None = None,
+    quantity: str = "activation",
+    attribute: str = "activations",
+    bins: int = 50,
+    sharex: str | bool = "row",
+    title: str | None = None,
+    panel_size: tuple[float, float] = (1.9, 1.5),
+) -> Figure:
+    """Grid of histograms: one row per configuration, one column per layer.
+
+    Each panel shows the distribution of one layer's values (activations, pre-activations or
+    back-propagated gradients), as the fraction of values per bin, and is annotated with the
+    layer's mean and standard deviation. This is the picture of Glorot & Bengio (2010,
+    "Understanding the difficulty of training deep feedforward neural networks", Fig. 6-7):
+    with a badly scaled initialization the distribution shrinks towards 0 (vanishing) or piles
+    up at the saturation values layer after layer.
+
+    Parameters
+    ----------
+    values : list of arrays, Trace-like, or list / dict of those
+        One row: a list of per-layer arrays ``[a_1, ..., a_L]`` (any shapes; flattened) or an
+        object with the attribute named by ``attribute`` (e.g. ``trace`` from
+        :func:`course_utils.network.forward`, or the gradients from ``backward``). Several
+        rows: a list of such rows, or a dict ``{row label: row}`` (e.g. one row per weight
+        scale). Rows may have different numbers of layers.
+    row_labels : sequence of str, optional
+        Labels of the rows (defaults to the dict keys).
+    layer_labels : sequence of str, optional
+        Column titles (default ``"layer 1"``, ``"layer 2"``, ...).
+    quantity : str
+        What is plotted, used in the x-axis label (e.g. ``"activation"``, ``"gradient dL/da"``).
+    attribute : str
+        Attribute read from Trace-like objects: ``"activations"`` (default),
+        ``"pre_activations"``, ``"weights"``.
+    bins : int
+        Number of bins per panel.
+    sharex : {"row", "all", "none"} or bool
+        ``"row"``: panels of a row share one x-range and the same bins (the shrinking of a
+        distribution with depth is visible at a glance); ``"all"`` (or True): one range for the
+        whole grid; ``"none"`` (or False): each panel zooms on its own data (shows the shape
+        even when the scale collapses).
+    title : str, optional
+        Figure title.
+    panel_size : (float, float)
+        Width and height of one panel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> layers = [np.tanh(rng.standard_normal((100, 50)) * s) for s in (1.0, 0.5, 0.25)]
+    >>> fig = layer_histograms({"sigma = 1": layers}, quantity="activation")
+    """
+    rows, found = _rows_from(values, attribute)
+    labels = _labels(row_labels, found, len(rows), "configuration", "row_labels")
+    if sharex is True:
+        sharex = "all"
+    elif sharex is False:
+        sharex = "none"
+    if sharex not in ("row", "all", "none"):
+        raise ValueError(f"sharex must be 'row', 'all', 'none' or a bool, got {sharex!r}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    n_cols = max(len(r) for r in rows)
+    if layer_labels is not None and len(layer_labels) != n_cols:
+        raise ValueError(f"layer_labels must have {n_cols} entries, got {len(layer_labels)}")
+    col_titles = (
+        list(layer_labels)
+        if layer_labels is not None
+        else [f"layer {j + 1}" for j in range(n_cols)]
+    )
+
+    finite_rows = [[a[np.isfinite(a)] for a in row] for row in rows]
+
+    def span(arrays: list[np.ndarray]) -> tuple[float, float]:
+        nonempty = [a for a in arrays if a.size]
+        if not nonempty:
+            return (-0.5, 0.5)
+        lo = min(float(a.min()) for a in nonempty)
+        hi = max(float(a.max()) for a in nonempty)
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        return lo, hi
+
+    grid_span = span([a for row in finite_rows for a in row])
+    fig, axes = _new_figure(
+        len(rows), n_cols, size=(panel_size[0] * n_cols + 0.6, panel_size[1] * len(rows) + 0.6)
+    )
+    for i, row in enumerate(finite_rows):
+        row_span = span(row)
+        for j in range(n_cols):
+            ax = axes[i, j]
+            if j >= len(row):
+                ax.set_axis_off()
+                continue
+            a = row[j]
+            rng_ = grid_span if sharex == "all" else row_span if sharex == "row" else span([a])
+            weights = np.full(a.size, 1.0 / a.size) if a.size else None
+            ax.hist(a, bins=bins, range=rng_, weights=weights, color=color(i), alpha=0.85)
+            ax.set_xlim(*rng_)
+            mean = float(a.mean()) if a.size else float("nan")
+            std = float(a.std()) if a.size else float("nan")
+            ax.text(
+                0.97,
+                0.95,
+                f"mean {mean:.2g}\nstd {std:.2g}",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "lw": 0},
+            )
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(col_titles[j], fontsize=9)
+            if j == 0:
+                ax.set_ylabel(
+                    f"{labels[i]}\nfraction" if labels[i] is not None else "fraction", fontsize=8
+                )
+            ax.set_xlabel(quantity, fontsize=8)
+    fig.suptitle(title or f"Per-layer distribution of the {quantity}s")
+    return fig
+
+
+# --------------------------------------------------------------------------- std by depth
+
+
+def std_by_depth(
+    measured: Any,
+    theory: Any = None,
+    *,
+    labels: Sequence[str] | None = None,
+    depths: Sequence[int] | None = None,
+    logy: bool = False,
+    ylabel: str = "std of the activations",
+    xlabel: str = "layer",
+    title: str | None = None,
+    theory_depths: Sequence[float] | None = None,
+) -> Figure:
+    """Measured standard deviation per layer (markers) with the theoretical prediction (lines).
+
+    Parameters
+    ----------
+    measured : sequence, list of sequences, or dict label -> sequence
+        The measured value per layer for one or several series (e.g. schemes).
+    theory : same structure as ``measured``, optional
+        The prediction per layer, matched to ``measured`` by position (or by key for dicts);
+        drawn as a line of the same colour as its series. ``None`` entries are skipped.
+    labels : sequence of str, optional
+        Series labels (default: dict keys, or "series 0", ...).
+    depths : sequence of int, optional
+        x values of the measured points (default ``1 .. L``).
+    logy : bool
+        Logarithmic y-axis (the right view when std decays like ``2^(-l/2)``).
+    ylabel, xlabel, title : str
+        Axis labels and title.
+    theory_depths : sequence, optional
+        x values of the theory curves if they differ from ``depths`` (e.g. ``0 .. L``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; measured series are ``Line2D`` with markers and no line, theory series are
+        lines labelled ``"<label> (theory)"``.
+
+    Examples
+    --------
+    >>> fig = std_by_depth({"glorot": [0.7, 0.5, 0.35]}, {"glorot": [0.71, 0.5, 0.354]}, logy=True)
+    """
+    series, found = _series(measured, "measured")
+    names = _labels(labels, found, len(series), "series", "labels")
+    theory_series: list[np.ndarray | None] = [None] * len(series)
+    if theory is not None:
+        if isinstance(theory, Mapping) and isinstance(measured, Mapping):
+            theory_series = [
+                None if theory.get(k) is None else _as_1d(theory[k], "theory") for k in measured
+            ]
+        else:
+            t_series, _ = _series(theory, "theory")
+            if len(t_series) != len(series):
+                raise ValueError(
+                    f"theory must have one series per measured series ({len(series)}), "
+                    f"got {len(t_series)}"
+                )
+            theory_series = list(t_series)
+    fig, axes = _new_figure(size=(6.0, 4.0))
+    ax = axes[0, 0]
+    for i, (m, t, name) in enumerate(zip(series, theory_series, names, strict=True)):
+        x = np.arange(1, len(m) + 1) if depths is None else np.asarray(depths, dtype=float)
+        if len(x) != len(m):
+            raise ValueError(f"depths must have {len(m)} entries, got {len(x)}")
+        ax.plot(
+            x,
+            m,
+            linestyle="none",
+            marker="o",
+            markersize=5,
+            color=color(i),
+            label=name if name is not None else "measured",
+        )
+        if t is not None:
+            if theory_depths is not None:
+                xt = np.asarray(theory_depths, dtype=float)
+            elif len(t) == len(m):
+                xt = x
+            else:
+                xt = np.arange(1, len(t) + 1)
+            if len(xt) != len(t):
+                raise ValueError(f"theory_depths must have {len(t)} entries, got {len(xt)}")
+            ax.plot(
+                xt,
+                t,
+                linestyle="-",
+                color=color(i),
+                alpha=0.8,
+                label=f"{name} (theory)" if name is not None else "theory",
+            )
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or f"{ylabel[0].upper()}{ylabel[1:]} by depth: measured vs theory")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- heatmap
+
+
+def _edges(centres: np.ndarray, log: bool) -> np.ndarray:
+    c = np.log10(centres) if log else centres.astype(float)
+    if len(c) == 1:
+        e = np.array([c[0] - 0.5, c[0] + 0.5])
+    else:
+        mid = (c[1:] + c[:-1]) / 2
+        e = np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+    return 10**e if log else e
+
+
+def std_ratio_heatmap(
+    ratio: Any,
+    depths: Sequence[float],
+    scales: Sequence[float],
+    *,
+    critical: bool = True,
+    critical_scale: float | None = None,
+    logx: bool | None = None,
+    clip: float | None = None,
+    xlabel: str = "weight scale",
+    ylabel: str = "depth (layers)",
+    title: str | None = None,
+) -> Figure:
+    """Depth x scale map of ``log10(std ratio)`` with the critical line where the ratio is 1.
+
+    ``ratio[i, j]`` is the ratio of the output std to the input std of a network of depth
+    ``depths[i]`` whose weights use scale ``scales[j]``. The colour shows ``log10(ratio)``: red
+    above 0 (exploding), blue below (vanishing), white at 0. For a linear or ReLU net the ratio
+    is ``(c sigma^2)^(L/2)``, so the critical line ``ratio = 1`` is vertical at the critical
+    scale (1 for linear/LeCun, sqrt(2) for ReLU/He) and every other scale drifts away from it
+    exponentially fast in depth.
+
+    Parameters
+    ----------
+    ratio : array_like, shape (len(depths), len(scales))
+        Positive std ratios (0 or inf are shown as the colour-scale ends).
+    depths, scales : sequence of float
+        Row and column coordinates (increasing).
+    critical : bool
+        Draw the contour ``log10(ratio) = 0`` (black) when the map changes sign.
+    critical_scale : float, optional
+        Also draw the predicted critical scale as a dashed vertical line.
+    logx : bool, optional
+        Logarithmic scale axis; default: when all scales are positive and span at least 10x.
+    clip : float, optional
+        Colour-scale limit in decades (default: the largest finite ``|log10 ratio|``).
+    xlabel, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Axes 0 holds a ``QuadMesh`` whose array is ``log10(ratio)`` (rows = depths) and, when
+        drawn, a ``ContourSet`` at level 0; axes 1 is the colour bar.
+
+    Examples
+    --------
+    >>> depths, scales = np.arange(1, 31), np.geomspace(0.5, 2, 25)
+    >>> ratio = scales[None, :] ** depths[:, None]
+    >>> fig = std_ratio_heatmap(ratio, depths, scales, critical_scale=1.0)
+    """
+    d = np.asarray(depths, dtype=float)
+    s = np.asarray(scales, dtype=float)
+    r = np.asarray(_to_numpy(ratio), dtype=float)
+    if d.ndim != 1 or s.ndim != 1 or d.size == 0 or s.size == 0:
+        raise ValueError("depths and scales must be non-empty 1-D sequences")
+    if r.shape != (d.size, s.size):
+        raise ValueError(
+            f"ratio must have shape (len(depths), len(scales)) = {(d.size, s.size)}, got {r.shape}"
+        )
+    if np.any(r < 0) or np.any(np.isnan(r)):
+        raise ValueError("ratio must be non-negative and not NaN")
+    if np.any(np.diff(d) <= 0) or np.any(np.diff(s) <= 0):
+        raise ValueError("depths and scales must be strictly increasing")
+    if logx is None:
+        logx = bool(np.all(s > 0) and s.max() / s.min() >= 10)
+    elif logx and np.any(s <= 0):
+        raise ValueError("logx=True needs positive scales")
+    with np.errstate(divide="ignore"):
+        z = np.log10(r)
+    finite = z[np.isfinite(z)]
+    limit = (
+        float(clip) if clip is not None else (float(np.abs(finite).max()) if finite.size else 1.0)
+    )
+    limit = limit if limit > 0 else 1.0
+    fig, axes = _new_figure(size=(6.5, 4.5))
+    ax = axes[0, 0]
+    norm = TwoSlopeNorm(vmin=-limit, vcenter=0.0, vmax=limit)
+    shown = np.where(np.isfinite(z), z, np.sign(z) * limit)  # 0 or inf: the colour-scale ends
+    mesh = ax.pcolormesh(
+        _edges(s, logx), _edges(d, False), shown, cmap=_DIVERGING, norm=norm, shading="flat"
+    )
+    if logx:
+        ax.set_xscale("log")
+    cbar = fig.colorbar(mesh, ax=ax)
+    cbar.set_label("log10(std out / std in)")
+    handles = []
+    if critical and finite.size and finite.min() < 0 < finite.max() and min(r.shape) >= 2:
+        ax.contour(s, d, shown, levels=[0.0], colors="black", linewidths=2)
+        handles.append(Line2D([], [], color="black", lw=2, label="ratio = 1 (measured)"))
+    if critical_scale is not None:
+        ax.axvline(critical_scale, color=PALETTE[2], lw=2, ls="--")
+        handles.append(
+            Line2D([], [], color=PALETTE[2], lw=2, ls="--", label=f"theory: {critical_scale:.3g}")
+        )
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Signal std after L layers: log10(out / in)")
+    return fig
+
+
+# --------------------------------------------------------------------------- loss curves
+
+
+def loss_curves(
+    runs: Any,
+    *,
+    metric: str = "loss",
+    labels: Sequence[str] | None = None,
+    logy: bool = False,
+    xlabel: str = "epoch",
+    ylabel: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Loss (or another per-epoch metric) of several training runs.
+
+    Parameters
+    ----------
+    runs : sequence, list of sequences, dict label -> sequence, or History objects
+        Each run is a per-epoch sequence, or an object / dict carrying it under ``metric``
+        (e.g. the :class:`course_utils.training.History` returned by ``train``).
+    metric : str
+        Attribute or key read from history objects: ``"loss"``, ``"accuracy"``, ...
+    labels : sequence of str, optional
+        Run labels (default: dict keys).
+    logy : bool
+        Logarithmic y-axis.
+    xlabel, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with one line per run, x = ``1 .. n_epochs``.
+
+    Examples
+    --------
+    >>> fig = loss_curves({"glorot": [0.69, 0.69, 0.69], "he": [0.69, 0.4, 0.2]}, logy=True)
+    """
+
+    def pick(run: Any) -> Any:
+        if isinstance(run, Mapping) and metric in run:
+            return run[metric]
+        if hasattr(run, metric) and not isinstance(run, (np.ndarray, list, tuple)):
+            return getattr(run, metric)
+        return run
+
+    if isinstance(runs, Mapping) and metric not in runs:
+        runs = {k: pick(v) for k, v in runs.items()}
+    elif isinstance(runs, (list, tuple)) and runs and not all(np.ndim(v) == 0 for v in runs):
+        runs = [pick(v) for v in runs]
+    else:
+        runs = pick(runs)
+    series, found = _series(runs, "runs")
+    names = _labels(labels, found, len(series), "run", "labels")
+    fig, axes = _new_figure(size=(6.0, 4.0))
+    ax = axes[0, 0]
+    for i, (values, name) in enumerate(zip(series, names, strict=True)):
+        ax.plot(np.arange(1, len(values) + 1), values, color=color(i), lw=2, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel or metric)
+    ax.set_title(title or f"Training {metric} per {xlabel}")
+    ax.grid(True, alpha=0.3)
+    if any(n is not None for n in names):
+        ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- decision boundaries
+
+
+def _labels_from_prediction(p: np.ndarray, m: int) -> np.ndarray:
+    p = np.asarray(_to_numpy(p))
+    if p.ndim == 2 and p.shape[1] > 1:
+        return p.argmax(axis=1)
+    p = p.reshape(m)
+    if np.issubdtype(p.dtype, np.integer) or np.issubdtype(p.dtype, np.bool_):
+        return p.astype(np.int64)
+    return (p > 0.5).astype(np.int64)
+
+
+def decision_boundaries(
+    predicts: Callable[[np.ndarray], Any] | Sequence[Callable] | Mapping[str, Callable],
+    x: Any,
+    y: Any,
+    *,
+    titles: Sequence[str] | None = None,
+    grid_size: int = 200,
+    padding: float = 0.5,
+    title: str | None = None,
+) -> Figure:
+    """Predicted class regions of one or several 2-D classifiers, side by side, with the data.
+
+    Each ``predict`` is called once on a ``grid_size x grid_size`` grid of points (a float32
+    array of shape ``(grid_size**2, 2)``) covering the data plus ``padding``. It may return
+    class labels (ints), probabilities of class 1 (floats, thresholded at 0.5) or one score per
+    class (shape ``(m, k)``, arg-max taken). The panel title reports the accuracy on ``(x, y)``.
+
+    Parameters
+    ----------
+    predicts : callable, list of callables or dict title -> callable
+        E.g. :func:`course_utils.training.predict_fn` of trained models.
+    x : array_like, shape (n, 2)
+        Points to draw (and score).
+    y : array_like, shape (n,)
+        Their integer labels.
+    titles : sequence of str, optional
+        Panel titles (default: dict keys).
+    grid_size : int
+        Resolution of the grid per axis.
+    padding : float
+        Margin around the data, in data units.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per classifier; each holds an ``AxesImage`` whose array is the grid of
+        predicted labels (row 0 = lowest x2) and one scatter per class.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [1.0, 1.0]], dtype=np.float32); y = np.array([0, 1])
+    >>> fig = decision_boundaries(lambda g: (g.sum(1) > 1).astype(int), x, y)
+    """
+    if isinstance(predicts, Mapping):
+        fns, found = list(predicts.values()), [str(k) for k in predicts]
+    elif callable(predicts):
+        fns, found = [predicts], None
+    elif isinstance(predicts, (list, tuple)) and predicts:
+        fns, found = list(predicts), None
+    else:
+        raise TypeError("predicts must be a callable, a list of callables or a dict of them")
+    if not all(callable(f) for f in fns):
+        raise TypeError("every entry of predicts must be callable")
+    names = _labels(titles, found, len(fns), "model", "titles")
+    x = np.asarray(_to_numpy(x), dtype=np.float32)
+    y = np.asarray(_to_numpy(y)).reshape(-1).astype(np.int64)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"x must have shape (n, 2), got {x.shape}")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have {x.shape[0]} labels, got {y.shape[0]}")
+    if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 2:
+        raise ValueError(f"grid_size must be an int >= 2, got {grid_size!r}")
+    lo = x.min(axis=0) - padding
+    hi = x.max(axis=0) + padding
+    g1 = np.linspace(lo[0], hi[0], grid_size, dtype=np.float32)
+    g2 = np.linspace(lo[1], hi[1], grid_size, dtype=np.float32)
+    mesh = np.stack(np.meshgrid(g1, g2), axis=-1).reshape(-1, 2)
+    grids = [
+        _labels_from_prediction(f(mesh), mesh.shape[0]).reshape(grid_size, grid_size) for f in fns
+    ]
+    accs = [float(np.mean(_labels_from_prediction(f(x), x.shape[0]) == y)) for f in fns]
+    k = int(max([y.max(initial=0)] + [g.max() for g in grids]) + 1)
+    cmap = ListedColormap([color(c) for c in range(k)])
+    fig, axes = _new_figure(1, len(fns), size=(4.0 * len(fns), 4.0), sharex=True, sharey=True)
+    for i, (grid, name, acc) in enumerate(zip(grids, names, accs, strict=True)):
+        ax = axes[0, i]
+        ax.imshow(
+            grid,
+            origin="lower",
+            extent=(lo[0], hi[0], lo[1], hi[1]),
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=k - 0.5,
+            alpha=0.3,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        for c in range(k):
+            pts = x[y == c]
+            if len(pts):
+                ax.scatter(
+                    pts[:, 0],
+                    pts[:, 1],
+                    s=14,
+                    color=color(c),
+                    edgecolors="black",
+                    linewidths=0.4,
+                    label=f"class {c}",
+                )
+        ax.set_title(f"{name + ': ' if name else ''}accuracy {acc:.2f}", fontsize=10)
+        ax.set_xlabel("$x_1$")
+        if i == 0:
+            ax.set_ylabel("$x_2$")
+            ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title or "Decision boundaries")
+    return fig
+
+
+# --------------------------------------------------------------------------- lecture 00: landscape
+
+LANDSCAPE_STARTS: dict[str, float] = {"A": -5.5, "B": 1.0, "C": 4.5}
+"""Starting points of lecture 00's picture: each rolls into a different minimum, after a
+different number of steps (33, 46 and 39 at the default ``lr=0.1``, ``tol=1e-4``)."""
+
+
+def landscape_loss(w: Any) -> Any:
+    """A one-dimensional non-convex loss with three minima.
+
+    .. math:: L(w) = 0.06\\,w^2 + \\sin(1.6\\,w) + 0.15\\,w
+
+    The quadratic bowl keeps it bounded below; the sine adds a ridge between neighbouring
+    valleys. On ``[-6, 6]`` it has minima near ``w = -4.74`` (L = -0.33), ``w = -0.99``
+    (L = -1.09, the global one) and ``w = 2.75`` (L = -0.09): see :data:`LANDSCAPE_MINIMA`.
+
+    Examples
+    --------
+    >>> round(float(landscape_loss(0.0)), 6)
+    0.0
+    """
+    w = np.asarray(w, dtype=np.float64)
+    out = 0.06 * w**2 + np.sin(1.6 * w) + 0.15 * w
+    return float(out) if out.ndim == 0 else out
+
+
+def landscape_grad(w: Any) -> Any:
+    """Derivative of :func:`landscape_loss`: ``0.12 w + 1.6 cos(1.6 w) + 0.15``."""
+    w = np.asarray(w, dtype=np.float64)
+    out = 0.12 * w + 1.6 * np.cos(1.6 * w) + 0.15
+    return float(out) if out.ndim == 0 else out
+
+
+def _landscape_minima() -> tuple[float, ...]:
+    """Stationary points with positive curvature on [-6, 6], found by bisection on the grad."""
+    w = np.linspace(-6.0, 6.0, 2401)
+    g = landscape_grad(w)
+    minima = []
+    for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]:
+        a, b = w[i], w[i + 1]
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            a, b = (m, b) if landscape_grad(m) < 0 else (a, m)
+        minima.append(float(0.5 * (a + b)))
+    return tuple(minima)
+
+
+LANDSCAPE_MINIMA: tuple[float, ...] = _landscape_minima()
+"""The local minima of :func:`landscape_loss` on [-6, 6] (to bisection precision)."""
+
+
+def gradient_descent_1d(
+    grad: Callable[[float], float],
+    w0: float,
+    *,
+    lr: float = 0.1,
+    tol: float = 1e-4,
+    max_steps: int = 10_000,
+) -> tuple[np.ndarray, int]:
+    """Plain gradient descent ``w <- w - lr * grad(w)`` on a scalar parameter.
+
+    Stops as soon as ``|grad(w)| < tol`` (converged to a stationary point) or after
+    ``max_steps`` updates.
+
+    Parameters
+    ----------
+    grad : callable
+        Derivative of the loss, e.g. :func:`landscape_grad`.
+    w0 : float
+        Starting point.
+    lr : float
+        Learning rate (step size), positive.
+    tol : float
+        Gradient magnitude below which the descent has converged, positive.
+    max_steps : int
+        Upper bound on the number of updates.
+
+    Returns
+    -------
+    path : numpy.ndarray, shape (n_steps + 1,)
+        ``w_0, w_1, ..., w_n``; ``path[-1]`` is the end point.
+    n_steps : int
+        Number of updates made. Equal to ``max_steps`` when the descent did not converge
+        (check ``abs(grad(path[-1])) < tol``).
+
+    Examples
+    --------
+    >>> path, n = gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.25, tol=1e-3)
+    >>> n, float(path[1])
+    (10, 0.5)
+    """
+    lr = float(lr)
+    tol = float(tol)
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
+        raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
+    w = float(w0)
+    path = [w]
+    for step in range(int(max_steps)):
+        g = float(grad(w))
+        if not math.isfinite(g):
+            raise FloatingPointError(f"gradient is not finite at w = {w} (step {step}); lower lr")
+        if abs(g) < tol:
+            return np.asarray(path), step
+        w -= lr * g
+        path.append(w)
+    return np.asarray(path), int(max_steps)
+
+
+def landscape_figure(
+    starts: Mapping[str, float] | None = None,
+    *,
+    lr: float = 0.1,
+    tol: float = 1e-4,
+    w_range: tuple[float, float] = (-6.0, 6.0),
+    title: str | None = None,
+) -> Figure:
+    """The motivating picture of lecture 00: where gradient descent ends depends on the start.
+
+    Draws :func:`landscape_loss` over ``w_range`` and, for each named start, the gradient-
+    descent path (:func:`gradient_descent_1d` on :func:`landscape_grad`) as dots on the curve,
+    the start (a lettered circle) and the end point (a star), with the number of steps in the
+    legend.
+
+    Parameters
+    ----------
+    starts : dict name -> float, optional
+        Starting points (default :data:`LANDSCAPE_STARTS`, A, B and C).
+    lr, tol : float
+        Passed to :func:`gradient_descent_1d`.
+    w_range : (float, float)
+        The plotted interval.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: the loss curve first, then per start a path line (label
+        ``"A: 41 steps -> w = -4.74"``) and its end-point marker.
+
+    Examples
+    --------
+    >>> fig = landscape_figure()
+    """
+    starts = dict(LANDSCAPE_STARTS if starts is None else starts)
+    if not starts:
+        raise ValueError("starts must contain at least one starting point")
+    w = np.linspace(w_range[0], w_range[1], 600)
+    fig, axes = _new_figure(size=(7.5, 4.2))
+    ax = axes[0, 0]
+    ax.plot(w, landscape_loss(w), color="0.35", lw=2, label="loss $L(w)$", zorder=1)
+    for i, (name, w0) in enumerate(starts.items()):
+        path, n = gradient_descent_1d(landscape_grad, w0, lr=lr, tol=tol)
+        c = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        end = path[-1]
+        ax.plot(
+            path,
+            landscape_loss(path),
+            marker="o",
+            markersize=3,
+            lw=0.8,
+            color=c,
+            alpha=0.8,
+            label=f"{name}: {n} steps -> w = {end:.2f}",
+            zorder=2,
+        )
+        ax.plot(
+            [end],
+            [landscape_loss(end)],
+            marker="*",
+            markersize=16,
+            color=c,
+            markeredgecolor="black",
+            linestyle="none",
+            zorder=3,
+        )
+        ax.annotate(
+            name,
+            (w0, landscape_loss(w0)),
+            xytext=(0, 10),
+            textcoords="offset points",
+            ha="center",
+            fontsize=12,
+            fontweight="bold",
+            color=c,
+        )
+    ax.set_xlabel("parameter $w$")
+    ax.set_ylabel("loss $L(w)$")
+    ax.set_title(title or "Gradient descent from three starting points")
+    ax.legend(fontsize=8, loc="upper center")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------- lecture 00: families
+
+
+def three_families(
+    rng: np.random.Generator | int,
+    *,
+    n: int = 256,
+    bins: int = 60,
+    title: str | None = None,
+) -> Figure:
+    """Uniform, normal and orthogonal ``n x n`` weights of equal variance, and their spectra.
+
+    Top row: histograms of the entries of ``U(-sqrt(3/n), sqrt(3/n))`` (``lecun_uniform``),
+    ``N(0, 1/n)`` (``lecun_normal``) and an orthogonal matrix (``orthogonal``, whose entries also
+    have variance ``1/n`` and look nearly Gaussian for large ``n``), with the density of each
+    distribution overlaid. Bottom row: histograms of the singular values. For i.i.d. entries of
+    variance ``1/n`` they follow the quarter-circle law ``p(s) = sqrt(4 - s^2) / pi`` on
+    ``[0, 2]`` (Marchenko-Pastur for a square matrix), overlaid; an orthogonal matrix has every
+    singular value equal to 1.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or int
+        Random source for the three draws.
+    n : int
+        Matrix size.
+    bins : int
+        Histogram bins.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        2 x 3 axes (entries on top, singular values below).
+
+    Examples
+    --------
+    >>> fig = three_families(0, n=64)
+    """
+    from course_utils import initializers as init
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    shape = (n, n)
+    mats = {
+        "uniform U(-a, a)": init.lecun_uniform(shape, gen).astype(np.float64),
+        "normal N(0, 1/n)": init.lecun_normal(shape, gen).astype(np.float64),
+        "orthogonal": init.orthogonal(shape, gen).astype(np.float64),
+    }
+    fig, axes = _new_figure(2, 3, size=(11.0, 6.0))
+    a = math.sqrt(3.0 / n)
+    sd = math.sqrt(1.0 / n)
+    xs = np.linspace(-4 * sd, 4 * sd, 300)
+    normal_pdf = np.exp(-0.5 * (xs / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+    s_grid = np.linspace(0.0, 2.0, 300)
+    quarter_circle = np.sqrt(4.0 - s_grid**2) / math.pi
+    for j, (name, w) in enumerate(mats.items()):
+        top, bottom = axes[0, j], axes[1, j]
+        top.hist(
+            w.ravel(),
+            bins=bins,
+            range=(-4 * sd, 4 * sd),
+            density=True,
+            color=color(j),
+            alpha=0.75,
+            label="entries",
+        )
+        if j == 0:
+            top.plot(
+                [-a, -a, a, a],
+                [0, 1 / (2 * a), 1 / (2 * a), 0],
+                color="black",
+                lw=1.5,
+                label="density $1/(2a)$",
+            )
+        else:
+            top.plot(
+                xs,
+                normal_pdf,
+                color="black",
+                lw=1.5,
+                label="$N(0, 1/n)$ density" if j == 1 else "$N(0, 1/n)$ (approx.)",
+            )
+        top.set_title(f"{name}: std {w.std():.4f} (1/sqrt(n) = {sd:.4f})", fontsize=9)
+        top.set_xlabel("weight value")
+        top.set_ylabel("density")
+        top.legend(fontsize=7)
+        sv = np.linalg.svd(w, compute_uv=False)
+        bottom.hist(
+            sv,
+            bins=max(bins // 2, 1),
+            range=(0.0, 2.2),
+            density=True,
+            color=color(j),
+            alpha=0.75,
+            label="singular values",
+        )
+        if j < 2:
+            bottom.plot(
+                s_grid,
+                quarter_circle,
+                color="black",
+                lw=1.5,
+                label="quarter circle $\\sqrt{4-s^2}/\\pi$",
+            )
+        else:
+            bottom.axvline(1.0, color="black", lw=1.5, ls="--", label="all equal to 1")
+        bottom.set_title(f"singular values: min {sv.min():.2f}, max {sv.max():.2f}", fontsize=9)
+        bottom.set_xlabel("singular value")
+        bottom.set_ylabel("density")
+        bottom.legend(fontsize=7)
+    fig.suptitle(title or f"Three families of initial weights ({n} x {n}, variance 1/n)")
+    return fig
