@@ -28,7 +28,7 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 lint: setup
-	$(BIN)/ruff check course_utils tests benchmarks notebooks solutions
+	$(BIN)/ruff check .
 
 unit: setup
 	$(BIN)/python -m pytest tests -q
