@@ -125,7 +125,9 @@ class MLP:
                     f"{w.shape} and {b.shape}"
                 )
             if i and self.weights[i - 1].shape[1] != w.shape[0]:
-                raise ValueError(f"layer {i + 1}: fan_in {w.shape[0]} does not match the layer below")
+                raise ValueError(
+                    f"layer {i + 1}: fan_in {w.shape[0]} does not match the layer below"
+                )
         if self.weights[-1].shape[1] != 1:
             raise ValueError("the output layer must have one unit (binary classifier)")
 
@@ -209,8 +211,9 @@ def init_mlp(
         raise ValueError(f"widths must contain positive ints, got {list(widths)!r}")
     if isinstance(scheme, str):
         if scheme not in INITIALIZERS:
-            raise ValueError(f"scheme must be one of {', '.join(INITIALIZERS)} or a callable; "
-                             f"got {scheme!r}")
+            raise ValueError(
+                f"scheme must be one of {', '.join(INITIALIZERS)} or a callable; got {scheme!r}"
+            )
         init = INITIALIZERS[scheme]
     elif callable(scheme):
         init = scheme
@@ -421,8 +424,9 @@ def train(
         acc[t] = float(np.mean((acts[-1].ravel() > 0.5) == (yc == 1)))
         if test_acc is not None:
             test_acc[t] = accuracy(net, x_test, y_test, exact=exact)
-        spread[t] = [unit_spread(w, b) for w, b in zip(net.weights[:-1], net.biases[:-1],
-                                                       strict=True)]
+        spread[t] = [
+            unit_spread(w, b) for w, b in zip(net.weights[:-1], net.biases[:-1], strict=True)
+        ]
         out_bias[t] = float(net.biases[-1][0])
         gnorm[t] = [float(np.linalg.norm(g)) for g in grads.weights]
         if t == steps:
@@ -508,9 +512,7 @@ def count_distinct_units(w: Any, *, tol: float = 0.0) -> int:
 # --------------------------------------------------------------------------- exercise 01 references
 
 
-def two_layer_gradients(
-    x: Any, y: Any, w1: Any, w2: Any
-) -> tuple[np.ndarray, np.ndarray]:
+def two_layer_gradients(x: Any, y: Any, w1: Any, w2: Any) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of the one-hidden-layer tanh classifier of exercise 01 (no biases).
 
     .. math::
