@@ -1,0 +1,559 @@
+"""Experiments of lectures 03-05 (LeCun, Glorot, He): small, tested drivers behind the figures.
+
+Each function runs one experiment of the lectures and returns plain numbers, so a notebook calls
+it in one line and a test can check it against the theory.
+
+Contents
+--------
+* :func:`sum_variance_mc` / :func:`sum_variance_theory` - Monte-Carlo of
+  ``Var(sum_i w_i x_i) = n Var(w) Var(x)`` and what happens when its assumptions are broken
+* :func:`uniform_limit` - the bound ``a`` of ``U(-a, a)`` that has a given variance
+* :func:`scaled_tanh` - LeCun's ``1.7159 tanh(2x/3)`` and its derivative
+* :func:`mean_field_variances` - the layer-to-layer variance map ``q_l = c E[f(sqrt(q_(l-1)) z)^2]``
+* :func:`propagate` - forward std and backward gradient variance, layer by layer, of a numpy MLP
+* :func:`funnel_gradient_theory` - predicted backward variance through layers of changing width
+* :func:`torch_linear_weight_variance`, :func:`torch_default_depth_stds` - PyTorch's default
+  ``nn.Linear`` initialization measured, and followed through a deep ReLU stack
+* :func:`he_reproduction` - He et al.'s 30-layer experiment (Xavier stalls, He converges)
+
+References
+----------
+- Y. LeCun, L. Bottou, G. Orr, K.-R. Mueller, "Efficient BackProp" (1998).
+- X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward neural
+  networks" (AISTATS 2010).
+- K. He, X. Zhang, S. Ren, J. Sun, "Delving Deep into Rectifiers: Surpassing Human-Level
+  Performance on ImageNet Classification" (ICCV 2015).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from course_utils.initializers import INITIALIZERS
+
+__all__ = [
+    "SUM_CASES",
+    "ACTIVATIONS",
+    "LECUN_TANH_A",
+    "LECUN_TANH_B",
+    "Propagation",
+    "sum_variance_mc",
+    "sum_variance_theory",
+    "uniform_limit",
+    "scaled_tanh",
+    "scaled_tanh_derivative",
+    "mean_field_variances",
+    "propagate",
+    "funnel_gradient_theory",
+    "torch_linear_weight_variance",
+    "torch_default_depth_stds",
+    "he_reproduction",
+]
+
+#: LeCun's scaled tanh ``A tanh(B x)``: A = 1.7159, B = 2/3 make f(1) = 1 and f(-1) = -1.
+LECUN_TANH_A = 1.7159
+LECUN_TANH_B = 2.0 / 3.0
+
+#: The ways :func:`sum_variance_mc` can (or cannot) break the identity Var(y) = n Var(w) Var(x).
+SUM_CASES = ("independent", "mean_x", "mean_w_and_x", "shared", "aligned")
+
+
+# ------------------------------------------------------------------------------- validation
+def _as_rng(rng: Any) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}"
+    )
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _nonneg(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+# ------------------------------------------------------------------------- variance of a sum
+def sum_variance_theory(
+    n: int,
+    *,
+    var_w: float = 1.0,
+    var_x: float = 1.0,
+    mean_w: float = 0.0,
+    mean_x: float = 0.0,
+    case: str = "independent",
+) -> float:
+    """Exact variance of ``y = sum_{i=1}^n w_i x_i`` in each case of :func:`sum_variance_mc`.
+
+    For independent pairs, :math:`\\operatorname{Var}(w x) = E[w^2]E[x^2] - E[w]^2E[x]^2`, so
+
+    .. math:: \\operatorname{Var}(y) = n\\left[(\\sigma_w^2 + \\mu_w^2)(\\sigma_x^2 + \\mu_x^2)
+              - \\mu_w^2\\mu_x^2\\right],
+
+    which is :math:`n\\sigma_w^2\\sigma_x^2` only when :math:`\\mu_w = \\mu_x = 0`; with
+    :math:`\\mu_w = 0` alone it is :math:`n\\sigma_w^2 E[x^2]` (the second moment of x enters).
+
+    - ``"independent"``, ``"mean_x"``, ``"mean_w_and_x"``: the formula above (the cases differ
+      only in the means the caller passes).
+    - ``"shared"``: one ``w`` and one ``x`` repeated ``n`` times (perfectly correlated terms):
+      ``y = n w x`` and the variance grows like :math:`n^2`.
+    - ``"aligned"``: ``x_i = sign(w_i) |z_i|`` with ``z_i ~ N(0, var_x)`` and ``w_i`` zero-mean
+      normal: every product is ``|w_i||z_i| >= 0``; the variance is
+      :math:`n\\sigma_w^2\\sigma_x^2(1 - 4/\\pi^2)` but the mean :math:`n\\,2\\sigma_w\\sigma_x/\\pi`
+      grows with ``n``, so :math:`E[y^2]` grows like :math:`n^2` (means are ignored here).
+
+    Examples
+    --------
+    >>> sum_variance_theory(100, var_w=0.01)
+    1.0
+    >>> sum_variance_theory(100, var_w=0.01, mean_x=1.0, case="mean_x")
+    2.0
+    """
+    n = _positive_int("n", n)
+    var_w, var_x = _nonneg("var_w", var_w), _nonneg("var_x", var_x)
+    mean_w, mean_x = _real("mean_w", mean_w), _real("mean_x", mean_x)
+    if case not in SUM_CASES:
+        raise ValueError(f"case must be one of {', '.join(map(repr, SUM_CASES))}; got {case!r}")
+    one_term = (var_w + mean_w**2) * (var_x + mean_x**2) - mean_w**2 * mean_x**2
+    if case == "shared":
+        return n**2 * one_term
+    if case == "aligned":
+        return n * var_w * var_x * (1.0 - 4.0 / math.pi**2)
+    return n * one_term
+
+
+def sum_variance_mc(
+    n: int,
+    rng: np.random.Generator | int,
+    *,
+    n_samples: int = 20_000,
+    var_w: float = 1.0,
+    var_x: float = 1.0,
+    mean_w: float = 0.0,
+    mean_x: float = 0.0,
+    case: str = "independent",
+    distribution: str = "normal",
+) -> float:
+    """Monte-Carlo estimate of ``Var(y)``, ``y = sum_{i=1}^n w_i x_i``, over ``n_samples`` draws.
+
+    Each draw is one neuron: ``n`` fresh weights and ``n`` fresh inputs. The identity
+    :math:`\\operatorname{Var}(y) = n\\operatorname{Var}(w)\\operatorname{Var}(x)` (LeCun et al.,
+    "Efficient BackProp", 1998) holds when the ``w_i`` and ``x_i`` are independent and zero-mean;
+    ``case`` breaks one assumption at a time (see :func:`sum_variance_theory` for the exact
+    answers). ``distribution`` ("normal" or "uniform") is the law of the weights; inputs are
+    normal. The sample variance has standard error about
+    :math:`\\operatorname{Var}(y)\\sqrt{2/(N-1)}` when ``y`` is close to normal.
+
+    Examples
+    --------
+    >>> v = sum_variance_mc(64, 0, n_samples=4000, var_w=1 / 64)
+    >>> bool(abs(v - 1.0) < 0.1)
+    True
+    """
+    n = _positive_int("n", n)
+    n_samples = _positive_int("n_samples", n_samples)
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be at least 2, got {n_samples}")
+    var_w, var_x = _nonneg("var_w", var_w), _nonneg("var_x", var_x)
+    mean_w, mean_x = _real("mean_w", mean_w), _real("mean_x", mean_x)
+    if case not in SUM_CASES:
+        raise ValueError(f"case must be one of {', '.join(map(repr, SUM_CASES))}; got {case!r}")
+    if distribution not in ("normal", "uniform"):
+        raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
+    rng = _as_rng(rng)
+    cols = 1 if case == "shared" else n
+    if distribution == "normal":
+        w = rng.standard_normal((n_samples, cols)) * math.sqrt(var_w)
+    else:
+        a = uniform_limit(var_w)
+        w = rng.uniform(-a, a, size=(n_samples, cols))
+    w += mean_w
+    x = rng.standard_normal((n_samples, cols)) * math.sqrt(var_x) + mean_x
+    if case == "aligned":
+        x = np.sign(w) * np.abs(x - mean_x)
+    y = (w * x).sum(axis=1) * (n if case == "shared" else 1)
+    return float(y.var(ddof=1))
+
+
+def uniform_limit(variance: float) -> float:
+    """Bound ``a`` of ``U(-a, a)`` with the given variance: ``a = sqrt(3 variance)``.
+
+    :math:`\\operatorname{Var}\\,U(-a, a) = \\frac{1}{2a}\\int_{-a}^{a} t^2\\,dt = a^2/3`.
+    LeCun's ``1/n_in`` gives :math:`a = \\sqrt{3/n_{in}}`, Glorot's ``2/(n_in + n_out)`` gives
+    :math:`a = \\sqrt{6/(n_{in} + n_{out})}`.
+
+    Examples
+    --------
+    >>> uniform_limit(1 / 3)
+    1.0
+    """
+    return math.sqrt(3.0 * _nonneg("variance", variance))
+
+
+# ------------------------------------------------------------------------------ activations
+def scaled_tanh(x: np.ndarray) -> np.ndarray:
+    """LeCun's sigmoid ``f(x) = 1.7159 tanh(2x/3)`` (Efficient BackProp, 1998, section 4.4).
+
+    The constants make ``f(1) = 1`` and ``f(-1) = -1``; the slope at the origin is
+    ``1.7159 * 2/3 = 1.144``, so the gain is close to 1 over the useful range.
+
+    Examples
+    --------
+    >>> round(float(scaled_tanh(np.array(1.0))), 4)
+    1.0
+    """
+    return LECUN_TANH_A * np.tanh(LECUN_TANH_B * np.asarray(x))
+
+
+def scaled_tanh_derivative(x: np.ndarray) -> np.ndarray:
+    """Derivative of :func:`scaled_tanh`: ``A B (1 - tanh(B x)^2)``.
+
+    Examples
+    --------
+    >>> round(float(scaled_tanh_derivative(np.array(0.0))), 4)
+    1.1439
+    """
+    t = np.tanh(LECUN_TANH_B * np.asarray(x))
+    return LECUN_TANH_A * LECUN_TANH_B * (1.0 - t**2)
+
+
+def _leaky(slope: float) -> tuple[Callable, Callable]:
+    return (
+        lambda z: np.where(z > 0, z, slope * z),
+        lambda z: np.where(z > 0, 1.0, slope).astype(z.dtype),
+    )
+
+
+#: Activation name -> (f, f'); ``leaky_relu`` uses slope 0.01 (use ``("leaky_relu", a)``).
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "linear": (lambda z: z, np.ones_like),
+    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "scaled_tanh": (scaled_tanh, scaled_tanh_derivative),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
+    "leaky_relu": _leaky(0.01),
+}
+
+
+def _activation(activation: Any) -> tuple[Callable, Callable]:
+    if isinstance(activation, tuple) and len(activation) == 2 and activation[0] == "leaky_relu":
+        return _leaky(_nonneg("negative slope", activation[1]))
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]
+    raise ValueError(
+        f"activation must be one of {', '.join(map(repr, ACTIVATIONS))} or ('leaky_relu', a); "
+        f"got {activation!r}"
+    )
+
+
+# ------------------------------------------------------------------------------- mean field
+def mean_field_variances(
+    depth: int,
+    activation: Any,
+    *,
+    weight_gain: float = 1.0,
+    q0: float = 1.0,
+    first_layer_linear_input: bool = True,
+    n_quadrature: int = 101,
+) -> np.ndarray:
+    """Predicted pre-activation variance per layer of a wide network, ``q_1 .. q_depth``.
+
+    With ``n_in Var(w) = weight_gain`` and pre-activations close to normal (wide layers), layer
+    ``l`` receives inputs whose second moment is :math:`E[f(\\sqrt{q_{l-1}}\\,z)^2]`,
+    :math:`z \\sim N(0, 1)`, so
+
+    .. math:: q_l = c\\,E\\big[f(\\sqrt{q_{l-1}}\\,z)^2\\big], \\qquad q_1 = c\\,q_0,
+
+    (the first layer sees the raw input, variance ``q0``, when ``first_layer_linear_input``).
+    The expectation is computed by Gauss-Hermite quadrature. For ReLU
+    :math:`E[\\mathrm{relu}(\\sqrt q z)^2] = q/2`, hence He's ``c = 2``; for a linear network
+    ``q_l = c^l q_0``. Reference: LeCun et al. (1998); He et al. (2015); the recursion is the
+    mean-field "length map" of Poole et al., "Exponential expressivity in deep neural networks
+    through transient chaos" (2016).
+
+    Examples
+    --------
+    >>> mean_field_variances(3, "relu", weight_gain=2.0).round(6).tolist()
+    [2.0, 2.0, 2.0]
+    """
+    depth = _positive_int("depth", depth)
+    c = _nonneg("weight_gain", weight_gain)
+    q = _nonneg("q0", q0)
+    f, _ = _activation(activation)
+    z, wq = np.polynomial.hermite_e.hermegauss(_positive_int("n_quadrature", n_quadrature))
+    wq = wq / wq.sum()
+    out = np.empty(depth)
+    for layer in range(depth):
+        if layer == 0 and first_layer_linear_input:
+            q = c * q
+        else:
+            q = c * float(np.sum(wq * f(math.sqrt(q) * z) ** 2))
+        out[layer] = q
+    return out
+
+
+# -------------------------------------------------------------------------- numpy propagation
+class Propagation(NamedTuple):
+    """Per-layer statistics of one forward and backward pass (see :func:`propagate`).
+
+    ``pre_std[l]``: std of the pre-activations ``z_(l+1)`` of layer ``l + 1``.
+    ``act_std[l]``: std of its activations ``a_(l+1) = f(z_(l+1))``.
+    ``grad_var[l]``: variance of ``dL/da_l``, the gradient reaching the input of layer
+    ``l + 1`` (``grad_var[0]`` is at the network's input, ``grad_var[-1]`` is the injected
+    ``dL/da_L``, so it has ``depth + 1`` entries).
+    ``pre_activations``, ``activations``, ``grads``: the arrays themselves (for histograms).
+    """
+
+    pre_std: np.ndarray
+    act_std: np.ndarray
+    grad_var: np.ndarray
+    pre_activations: list
+    activations: list
+    grads: list
+
+
+def propagate(
+    widths: Sequence[int],
+    scheme: Any,
+    activation: Any,
+    rng: np.random.Generator | int,
+    *,
+    batch: int = 1000,
+    scheme_kwargs: dict | None = None,
+    weights: Sequence[np.ndarray] | None = None,
+) -> Propagation:
+    """Push a standard-normal batch forward and a standard-normal gradient backward.
+
+    Forward: :math:`z_l = a_{l-1} W_l`, :math:`a_l = f(z_l)`, :math:`a_0 = x \\sim N(0, I)`.
+    Backward, from :math:`g_L = \\partial L/\\partial a_L \\sim N(0, I)` (independent of the
+    forward pass): :math:`\\partial L/\\partial a_{l-1} = (g_l \\odot f'(z_l)) W_l^T`, whose
+    variance is :math:`n_{out} \\operatorname{Var}(w)\\operatorname{Var}(g_l)` when ``f' = 1``
+    (Glorot & Bengio, 2010). Weights have the course's ``(fan_in, fan_out)`` layout.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``[n_0, n_1, ..., n_L]``.
+    scheme : str or callable
+        A name of :data:`course_utils.initializers.INITIALIZERS` or an initializer
+        ``(shape, rng, **kw)``; ignored when ``weights`` is given.
+    activation : str or ("leaky_relu", slope)
+        A key of :data:`ACTIVATIONS`.
+    rng : numpy.random.Generator or int
+    batch : int
+    scheme_kwargs : dict, optional
+        Extra keywords for the initializer (e.g. ``{"std": 0.01}``).
+    weights : list of arrays, optional
+        Use these weights instead of drawing new ones.
+
+    Examples
+    --------
+    >>> p = propagate([256] * 4, "lecun_normal", "linear", 0, batch=500)
+    >>> bool(np.all(abs(p.pre_std - 1) < 0.1))
+    True
+    """
+    widths = [_positive_int("widths", n) for n in widths]
+    if len(widths) < 2:
+        raise ValueError(f"widths must have at least 2 entries [n_0, n_1, ...], got {widths!r}")
+    batch = _positive_int("batch", batch)
+    f, df = _activation(activation)
+    rng = _as_rng(rng)
+    if weights is None:
+        init = INITIALIZERS.get(scheme) if isinstance(scheme, str) else scheme
+        if not callable(init):
+            raise ValueError(f"scheme must be a name in INITIALIZERS or a callable, got {scheme!r}")
+        kw = scheme_kwargs or {}
+        weights = [
+            np.asarray(init((a, b), rng, **kw), dtype=np.float64)
+            for a, b in zip(widths[:-1], widths[1:], strict=True)
+        ]
+    else:
+        weights = [np.asarray(w, dtype=np.float64) for w in weights]
+        if [w.shape for w in weights] != list(zip(widths[:-1], widths[1:], strict=True)):
+            raise ValueError("weights must have shapes (widths[l], widths[l + 1])")
+    a = rng.standard_normal((batch, widths[0]))
+    zs, acts = [], []
+    for w in weights:
+        z = a @ w
+        a = f(z)
+        zs.append(z)
+        acts.append(a)
+    g = rng.standard_normal((batch, widths[-1]))
+    grads = [g]
+    for w, z in zip(reversed(weights), reversed(zs), strict=True):
+        g = (g * df(z)) @ w.T
+        grads.append(g)
+    grads = grads[::-1]
+    return Propagation(
+        pre_std=np.array([z.std() for z in zs]),
+        act_std=np.array([a.std() for a in acts]),
+        grad_var=np.array([g.var() for g in grads]),
+        pre_activations=zs,
+        activations=acts,
+        grads=grads,
+    )
+
+
+def funnel_gradient_theory(widths: Sequence[int], weight_variances: Sequence[float]) -> np.ndarray:
+    """Predicted ``Var(dL/da_l)``, l = 0..L, for a linear net and a unit-variance top gradient.
+
+    One layer multiplies the backward variance by :math:`n_{out}\\operatorname{Var}(w)`
+    (Glorot & Bengio, 2010); with LeCun's :math:`\\operatorname{Var}(w) = 1/n_{in}` that is
+    :math:`n_{out}/n_{in}`, which is 1 only when the width does not change.
+
+    Examples
+    --------
+    >>> funnel_gradient_theory([400, 200, 100], [1 / 400, 1 / 200]).tolist()
+    [0.25, 0.5, 1.0]
+    """
+    widths = [_positive_int("widths", n) for n in widths]
+    if len(weight_variances) != len(widths) - 1:
+        raise ValueError("weight_variances must have len(widths) - 1 entries")
+    out = [1.0]
+    for n_out, v in zip(reversed(widths[1:]), reversed(list(weight_variances)), strict=True):
+        out.append(out[-1] * n_out * _nonneg("weight_variances", v))
+    return np.array(out[::-1])
+
+
+# --------------------------------------------------------------------------------- PyTorch
+def torch_linear_weight_variance(n_in: int, n_out: int, seed: int) -> tuple[float, float]:
+    """Variance of a freshly constructed ``torch.nn.Linear(n_in, n_out)`` weight, and its theory.
+
+    PyTorch initializes ``nn.Linear.weight`` with ``kaiming_uniform_(w, a=sqrt(5))``: gain
+    :math:`\\sqrt{2/(1 + a^2)} = \\sqrt{1/3}`, bound
+    :math:`\\text{gain}\\sqrt{3/n_{in}} = 1/\\sqrt{n_{in}}`, so
+    :math:`w \\sim U(-1/\\sqrt{n_{in}}, 1/\\sqrt{n_{in}})` with variance :math:`1/(3 n_{in})`.
+
+    Returns
+    -------
+    (measured, theory) : tuple of float
+
+    Examples
+    --------
+    >>> m, t = torch_linear_weight_variance(300, 200, 0)
+    >>> bool(abs(m / t - 1) < 0.02)
+    True
+    """
+    import torch
+
+    n_in, n_out = _positive_int("n_in", n_in), _positive_int("n_out", n_out)
+    torch.manual_seed(int(seed))
+    layer = torch.nn.Linear(n_in, n_out)
+    return float(layer.weight.detach().double().var()), 1.0 / (3.0 * n_in)
+
+
+def torch_default_depth_stds(
+    width: int = 256, depth: int = 30, *, batch: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """Std of the pre-activations of each layer of ``depth`` default ``nn.Linear`` + ReLU.
+
+    Layers are ``torch.nn.Linear(width, width, bias=False)`` built after
+    ``torch.manual_seed(seed)`` (bias left out so that only the weight scale acts); the input is
+    a standard-normal batch. Each layer multiplies the pre-activation variance by
+    :math:`n\\cdot\\frac{1}{3n}\\cdot\\frac12 = \\frac16`, so the std of layer ``L`` over layer 1
+    is :math:`6^{-(L-1)/2}` (``6**-14.5`` for 30 layers).
+
+    Examples
+    --------
+    >>> s = torch_default_depth_stds(128, 3, batch=500)
+    >>> s.shape
+    (3,)
+    """
+    import torch
+
+    width, depth = _positive_int("width", width), _positive_int("depth", depth)
+    batch = _positive_int("batch", batch)
+    torch.manual_seed(int(seed))
+    layers = [torch.nn.Linear(width, width, bias=False) for _ in range(depth)]
+    g = torch.Generator().manual_seed(int(seed) + 1)
+    a = torch.randn(batch, width, generator=g, dtype=torch.float64)
+    stds = []
+    with torch.no_grad():
+        for layer in layers:
+            z = a @ layer.weight.double().T
+            stds.append(float(z.std()))
+            a = torch.relu(z)
+    return np.array(stds)
+
+
+def he_reproduction(
+    schemes: Sequence[str] = ("glorot_normal", "he_normal"),
+    *,
+    depth: int = 30,
+    width: int = 64,
+    epochs: int = 40,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    batch_size: int = 100,
+    n_train: int = 1200,
+    dataset: str = "spirals",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """He et al.'s 30-layer experiment on the CPU: a deep ReLU MLP trained with each scheme.
+
+    He et al. ("Delving Deep into Rectifiers", 2015, Fig. 3) trained a 30-layer ReLU network
+    from scratch: with Xavier/Glorot initialization it did not learn at all, with theirs it
+    converged. Here the network is ``depth`` hidden ``Linear + ReLU`` layers of ``width`` units
+    (biases zero) and a linear output layer, initialized with each scheme through
+    :func:`course_utils.training.apply_init` (same seed), and trained by SGD with momentum and
+    cross-entropy on a 3-class spiral data set (:func:`course_utils.data.spirals`, standardized).
+    Glorot's variance 1/n on square ReLU layers halves the signal variance at every layer, so
+    the logits and the gradients of the early layers are about :math:`2^{-15}` of their He
+    values and SGD makes no progress in the same budget.
+
+    Returns
+    -------
+    dict
+        scheme name -> :class:`course_utils.training.History` (per-epoch loss and accuracy).
+
+    Examples
+    --------
+    >>> runs = he_reproduction(("he_normal",), depth=3, width=16, epochs=2)  # doctest: +SKIP
+    """
+    from course_utils.data import make_dataset, standardize
+    from course_utils.training import apply_init, build_mlp, train
+
+    depth, width = _positive_int("depth", depth), _positive_int("width", width)
+    if isinstance(schemes, str) or not all(isinstance(s, str) for s in schemes):
+        raise TypeError(f"schemes must be a sequence of initializer names, got {schemes!r}")
+    data = make_dataset(dataset, seed, n_train=_positive_int("n_train", n_train), n_test=100)
+    (x,) = standardize(data[0])
+    n_classes = int(data[1].max()) + 1
+    runs: dict[str, Any] = {}
+    for scheme in schemes:
+        model = build_mlp([2] + [width] * depth + [n_classes], "relu")
+        apply_init(model, scheme, rng=seed)
+        runs[scheme] = train(
+            model,
+            x,
+            data[1],
+            loss="ce",
+            optimizer="sgd",
+            lr=lr,
+            momentum=momentum,
+            epochs=_positive_int("epochs", epochs),
+            batch_size=batch_size,
+            seed=seed,
+            progress=False,
+        )
+    return runs

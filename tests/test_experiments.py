@@ -1,0 +1,129 @@
+"""Tests of course_utils.experiments: each experiment agrees with its theory within sampling error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from course_utils import experiments as ex
+
+
+@pytest.mark.parametrize(
+    ("case", "mean_w", "mean_x"),
+    [
+        ("independent", 0.0, 0.0),
+        ("mean_x", 0.0, 1.0),
+        ("mean_w_and_x", 0.05, 1.0),
+        ("aligned", 0.0, 0.0),
+        ("shared", 0.0, 0.0),
+    ],
+)
+def test_sum_variance_mc_matches_exact_theory(case, mean_w, mean_x):
+    """Sample variance of N = 20000 draws vs the exact variance.
+
+    SE(s^2) = sqrt((mu4 - sigma^4) / N). The sums of n = 64 terms are close to normal
+    (mu4 = 3 sigma^4, SE = sigma^2 sqrt(2/N) ~ 1% of sigma^2) except in the "shared" case, where
+    y = n w x is a product of two normals with kurtosis 9 (mu4 = 9 sigma^4, SE = sigma^2
+    sqrt(8/N) = 2%). A 5-standard-error band around the theory, with the kurtosis of the case.
+    """
+    n, N = 64, 20_000
+    v = ex.sum_variance_mc(n, 1, n_samples=N, var_w=1 / n, mean_w=mean_w, mean_x=mean_x, case=case)
+    t = ex.sum_variance_theory(n, var_w=1 / n, mean_w=mean_w, mean_x=mean_x, case=case)
+    kurtosis = 9.0 if case == "shared" else 3.0
+    se = t * math.sqrt((kurtosis - 1) / N)
+    assert abs(v - t) < 5 * se
+
+
+def test_broken_assumptions_change_the_answer():
+    """The naive n Var(w) Var(x) is wrong by far more than sampling error when assumptions break."""
+    naive = ex.sum_variance_theory(64, var_w=1 / 64)
+    assert ex.sum_variance_theory(64, var_w=1 / 64, mean_x=1.0, case="mean_x") == pytest.approx(
+        2 * naive
+    )
+    assert ex.sum_variance_theory(64, var_w=1 / 64, case="shared") == pytest.approx(64 * naive)
+
+
+def test_uniform_weights_give_the_same_variance():
+    """U(-sqrt(3 v), sqrt(3 v)) has variance v: the Monte-Carlo agrees within 5 SE (normal sum)."""
+    n, N = 100, 20_000
+    v = ex.sum_variance_mc(n, 2, n_samples=N, var_w=1 / n, distribution="uniform")
+    assert abs(v - 1.0) < 5 * math.sqrt(2 / N)
+    assert ex.uniform_limit(1 / 3) == pytest.approx(1.0)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="case"):
+        ex.sum_variance_mc(3, 0, case="nope")
+    with pytest.raises(ValueError, match="n"):
+        ex.sum_variance_theory(0)
+    with pytest.raises(TypeError, match="rng"):
+        ex.sum_variance_mc(3, "seed")
+    with pytest.raises(ValueError, match="activation"):
+        ex.propagate([4, 4], "he_normal", "swish", 0)
+    with pytest.raises(ValueError, match="widths"):
+        ex.propagate([4], "he_normal", "relu", 0)
+
+
+def test_scaled_tanh_constants():
+    """f(+-1) = +-1 to 4 digits and f'(0) = 1.7159 * 2/3."""
+    assert float(ex.scaled_tanh(np.array(1.0))) == pytest.approx(1.0, abs=1e-4)
+    assert float(ex.scaled_tanh(np.array(-1.0))) == pytest.approx(-1.0, abs=1e-4)
+    assert float(ex.scaled_tanh_derivative(np.array(0.0))) == pytest.approx(1.7159 * 2 / 3)
+
+
+def test_mean_field_relu_and_linear_are_exact():
+    """For ReLU, E[relu(sqrt(q) z)^2] = q / 2 exactly; linear is c^l q0."""
+    np.testing.assert_allclose(
+        ex.mean_field_variances(30, "relu", weight_gain=2.0), 2.0, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        ex.mean_field_variances(4, "linear", weight_gain=0.5), 0.5 ** np.arange(1, 5), rtol=1e-12
+    )
+
+
+def test_propagate_linear_lecun_and_funnel_backward():
+    """LeCun keeps the forward std at 1 in a linear net; the backward variance follows n_out/n_in.
+
+    Width 256, batch 2000: each measured variance averages >= 256 * 2000 correlated terms; the
+    fluctuation is dominated by the weights, relative SD ~ sqrt(2/n_out) per layer (squared norm
+    of a Gaussian projection, chi^2_n / n), accumulated over L layers as sqrt(2 L / n_min).
+    We allow 5 of those.
+    """
+    widths = [1024, 512, 256, 128, 64]
+    p = ex.propagate(widths, "lecun_normal", "linear", 0, batch=2000)
+    theory = ex.funnel_gradient_theory(widths, [1 / n for n in widths[:-1]])
+    rel = 5 * math.sqrt(2 * 4 / 64)
+    np.testing.assert_allclose(p.grad_var, theory, rtol=rel)
+    assert p.grad_var[0] < 0.2 * p.grad_var[-1]  # 1/16 in theory: far outside the band
+    q = ex.propagate([256] * 6, "lecun_normal", "linear", 1, batch=2000)
+    np.testing.assert_allclose(q.pre_std, 1.0, rtol=5 * math.sqrt(5 / 256) / 2)
+
+
+def test_relu_depth_30_glorot_vs_he():
+    """Std of layer 30 over layer 1: Glorot 2^-14.5, He 1.
+
+    log(ratio) sums 29 per-layer log-variance factors, each with SD <= sqrt(2/n) (chi^2_n / n
+    for a Gaussian projection); so SD(log std ratio) <= sqrt(29 * 2 / n) / 2 = 0.17 for n = 512.
+    Tolerance: 5 of those on the log scale.
+    """
+    n = 512
+    tol = 5 * math.sqrt(29 * 2 / n) / 2
+    g = ex.propagate([n] * 31, "glorot_normal", "relu", 3, batch=500).pre_std
+    h = ex.propagate([n] * 31, "he_normal", "relu", 4, batch=500).pre_std
+    assert abs(math.log(g[29] / g[0]) - math.log(2**-14.5)) < tol
+    assert abs(math.log(h[29] / h[0])) < tol
+
+
+def test_torch_default_linear():
+    """nn.Linear's weight variance is 1/(3 n_in); through 30 ReLU layers the ratio is 6^-14.5.
+
+    Variance of N = 60000 uniform draws: SE = sigma^2 sqrt((9/5 - 1)/N) = 0.37%; 5 SE band.
+    Depth: uniform weights, per-layer SD of the log factor <= sqrt(0.8/n); 5 SD on the log scale.
+    """
+    m, t = ex.torch_linear_weight_variance(300, 200, 0)
+    assert abs(m / t - 1) < 5 * math.sqrt(0.8 / 60_000)
+    s = ex.torch_default_depth_stds(256, 30, batch=500, seed=0)
+    tol = 5 * math.sqrt(29 * 0.8 / 256) / 2 + 5 * math.sqrt(29 * 2 / (256 * 500))
+    assert abs(math.log(s[29] / s[0]) - math.log(6**-14.5)) < tol
