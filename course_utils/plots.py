@@ -23,6 +23,7 @@ Contents
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -93,6 +94,12 @@ def _is_array_like_row(obj: Any) -> bool:
     return False
 
 
+def _is_scalar(obj: Any) -> bool:
+    return isinstance(obj, (numbers.Real, np.number)) or (
+        isinstance(obj, np.ndarray) and obj.ndim == 0
+    )
+
+
 def _is_tensor(obj: Any) -> bool:
     return type(obj).__module__.startswith("torch") and hasattr(obj, "detach")
 
@@ -144,7 +151,7 @@ def _series(values: Any, name: str) -> tuple[list[np.ndarray], list[str] | None]
     if arr is not None and arr.ndim == 2:
         return [_as_1d(row, name) for row in arr], None
     if isinstance(values, (list, tuple)) and values:
-        if all(np.ndim(v) == 0 for v in values):
+        if all(_is_scalar(v) for v in values):
             return [_as_1d(values, name)], None
         return [_as_1d(v, name) for v in values], None
     raise TypeError(
@@ -570,7 +577,7 @@ def loss_curves(
 
     if isinstance(runs, Mapping) and metric not in runs:
         runs = {k: pick(v) for k, v in runs.items()}
-    elif isinstance(runs, (list, tuple)) and runs and not all(np.ndim(v) == 0 for v in runs):
+    elif isinstance(runs, (list, tuple)) and runs and not all(_is_scalar(v) for v in runs):
         runs = [pick(v) for v in runs]
     else:
         runs = pick(runs)
