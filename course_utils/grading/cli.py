@@ -1,0 +1,69 @@
+"""Command line of the grader: ``python -m course_utils.grade SUBMISSION.ipynb [...]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from course_utils.grading.report import to_text, write_csv, write_json
+from course_utils.grading.runner import Limits, collect, grade_paths
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exit status 2 on a usage error, as argparse does)."""
+    p = argparse.ArgumentParser(
+        prog="python -m course_utils.grade",
+        description="Grade exercise notebooks: each runs in its own fresh kernel; the verdict is "
+        "computed here from plain results on inputs drawn at grading time.",
+    )
+    p.add_argument("paths", nargs="+", help="submission notebooks or folders of them")
+    p.add_argument("--json", metavar="OUT.json", help="write the reports as a JSON list")
+    p.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one gradebook row per submission")
+    p.add_argument("--timeout", type=_positive, default=60.0, metavar="SECONDS",
+                   help="time limit per notebook cell (default 60)")
+    p.add_argument("--notebook-timeout", type=_positive, default=None, metavar="SECONDS",
+                   help="time limit for a whole submission (default max(300, 5 x --timeout))")
+    p.add_argument("--call-timeout", type=_positive, default=None, metavar="SECONDS",
+                   help="time limit per call of a graded function (default min(10, --timeout))")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded at once")
+    p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--quiet", action="store_true", help="do not print the text report")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 when every submission was processed)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
+    paths = collect(args.paths)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        parser.error(f"no such file or folder: {', '.join(missing)}")
+    if not paths:
+        parser.error("no .ipynb files found")
+    limits = Limits(
+        cell_timeout=args.timeout,
+        notebook_timeout=args.notebook_timeout or max(300.0, 5 * args.timeout),
+        call_timeout=args.call_timeout or min(10.0, args.timeout),
+    )
+    reports = grade_paths(paths, limits=limits, jobs=args.jobs, seed=args.seed)
+    if not args.quiet:
+        print(to_text(reports))
+    if args.json:
+        write_json(reports, args.json)
+    if args.csv:
+        write_csv(reports, args.csv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""Call a graded object on given inputs and return plain, JSON-safe results.
+
+This module is deliberately self-contained (standard library + numpy only). It runs in two
+places:
+
+* in the student's own process, imported normally, when ``check()`` gives instant feedback;
+* inside the kernel that executed a submission: the grader reads this file's *source* and sends
+  it to the kernel as code, so nothing the notebook did to ``course_utils`` changes it.
+
+Everything crossing the process boundary is JSON: arrays travel as base64 of their raw bytes
+with dtype and shape (never pickle). The verdict is computed elsewhere, from these plain values.
+
+Wire format of a call: ``{"args": [...], "kwargs": {...}}`` where values are JSON, or tagged
+objects ``{"__rng__": seed}`` (a fresh ``numpy.random.Generator``), ``{"__tuple__": [...]}``,
+``{"__ndarray__": base64, "dtype": str, "shape": [...]}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import math
+import signal
+import sys
+import threading
+import types
+import warnings
+from typing import Any
+
+import numpy as np
+
+MIME = "application/vnd.course-grading+json"
+MAX_ARRAY_BYTES = 64 * 2**20
+NUMERIC_KINDS = "biufc"
+
+
+class CallTimeout(BaseException):
+    """Raised inside a graded call that ran past its time limit."""
+
+
+# ------------------------------------------------------------------------------------------------
+# encoding
+# ------------------------------------------------------------------------------------------------
+def encode(value: Any, depth: int = 0) -> Any:
+    """Turn a returned value into JSON-safe data (numbers, arrays, sequences; else a repr)."""
+    if depth > 8:
+        return {"__object__": "nested too deep", "repr": ""}
+    if value is None or isinstance(value, (bool, str)):
+        return value if not isinstance(value, str) else value[:1000]
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        if arr.dtype.kind not in NUMERIC_KINDS or arr.dtype.hasobject:
+            return {"__object__": f"array of dtype {arr.dtype}", "repr": ""}
+        if arr.nbytes > MAX_ARRAY_BYTES:
+            return {"__object__": f"array too large ({arr.nbytes} bytes)", "repr": ""}
+        data = np.ascontiguousarray(arr)
+        return {
+            "__ndarray__": base64.b64encode(data.tobytes()).decode("ascii"),
+            "dtype": data.dtype.str,
+            "shape": list(data.shape),
+            "scalar": isinstance(value, np.generic),
+        }
+    if isinstance(value, (tuple, list)):
+        return {
+            "__seq__": "tuple" if isinstance(value, tuple) else "list",
+            "items": [encode(v, depth + 1) for v in value[:10000]],
+        }
+    try:
+        text = repr(value)[:200]
+    except Exception:  # a broken __repr__ must not break grading
+        text = "<unprintable>"
+    return {"__object__": type(value).__name__, "repr": text}
+
+
+def decode(data: Any) -> Any:
+    """Inverse of :func:`encode` (and of the call-argument tags). Accepts numeric dtypes only."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__ndarray__" in data:
+        dtype = np.dtype(str(data["dtype"]))
+        if dtype.kind not in NUMERIC_KINDS or dtype.hasobject:
+            raise ValueError(f"refusing dtype {dtype}")
+        shape = tuple(int(d) for d in data["shape"])
+        raw = base64.b64decode(data["__ndarray__"], validate=True)
+        if len(raw) != dtype.itemsize * math.prod(shape):
+            raise ValueError("array bytes do not match dtype and shape")
+        arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        return arr[()] if data.get("scalar") else arr
+    if "__rng__" in data:
+        return np.random.default_rng(int(data["__rng__"]))
+    if "__tuple__" in data:
+        return tuple(decode(v) for v in data["__tuple__"])
+    if "__float__" in data:
+        return float(data["__float__"])
+    if "__seq__" in data:
+        items = [decode(v) for v in data["items"]]
+        return tuple(items) if data["__seq__"] == "tuple" else items
+    if "__object__" in data:
+        return Opaque(str(data["__object__"]), str(data.get("repr", "")))
+    return {str(k): decode(v) for k, v in data.items()}
+
+
+class Opaque:
+    """A returned object that is not plain data: only its type name and repr came back."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>" if self.text else f"<{self.type_name}>"
+
+
+# ------------------------------------------------------------------------------------------------
+# is this the library's own reference?
+# ------------------------------------------------------------------------------------------------
+def _resolve(qualname: str) -> Any:
+    """Object named ``module.attr`` if its module is already imported, else None."""
+    module_name, _, attr = qualname.rpartition(".")
+    module = sys.modules.get(module_name)
+    return getattr(module, attr, None) if module is not None else None
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def library_origin(obj: Any, forbidden: list[str]) -> str | None:
+    """Name of the forbidden library object that ``obj`` is, wraps or calls; None when clean.
+
+    Looks through identity, code objects, ``functools.partial``, ``__wrapped__``, closures and
+    the globals (and module attributes) that the function's code refers to, a few levels deep.
+    """
+    roots = {name.split(".")[0] for name in forbidden}
+    targets: dict[int, str] = {}
+    codes: dict[int, str] = {}
+    for name in forbidden:
+        ref = _resolve(name)
+        if ref is not None:
+            targets[id(ref)] = name
+            code = getattr(ref, "__code__", None)
+            if code is not None:
+                codes[id(code)] = name
+    if not targets:
+        return None
+    seen: set[int] = set()
+
+    def visit(o: Any, depth: int) -> str | None:
+        if depth > 4 or id(o) in seen:
+            return None
+        seen.add(id(o))
+        if id(o) in targets:
+            return targets[id(o)]
+        if isinstance(o, functools.partial):
+            return visit(o.func, depth + 1)
+        wrapped = getattr(o, "__wrapped__", None) if callable(o) else None
+        if wrapped is not None and (found := visit(wrapped, depth + 1)):
+            return found
+        if isinstance(o, types.MethodType):
+            return visit(o.__func__, depth + 1)
+        code = getattr(o, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            call = type(o).__dict__.get("__call__")
+            if callable(o) and not isinstance(o, type) and isinstance(call, types.FunctionType):
+                return visit(call, depth + 1)
+            return None
+        if id(code) in codes:
+            return codes[id(code)]
+        for cell in getattr(o, "__closure__", None) or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:
+                continue
+            if found := visit(content, depth + 1):
+                return found
+        names = _code_names(code)
+        glob = getattr(o, "__globals__", {}) or {}
+        for name in sorted(names):
+            if name in glob and (found := visit_global(glob[name], names, depth + 1)):
+                return found
+        return None
+
+    def visit_global(value: Any, names: set[str], depth: int) -> str | None:
+        if not isinstance(value, types.ModuleType):
+            return visit(value, depth)
+        if depth > 6 or value.__name__.split(".")[0] not in roots or id(value) in seen:
+            return None
+        seen.add(id(value))
+        for attr in sorted(names):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sub = getattr(value, attr, None)
+            if sub is not None and (found := visit_global(sub, names, depth + 1)):
+                return found
+        return None
+
+    try:
+        return visit(obj, 0)
+    except Exception:
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# calling
+# ------------------------------------------------------------------------------------------------
+class _Sink:
+    """Stands in for stdout/stderr during a graded call: keeps nothing, never floods."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _global_state_key() -> tuple:
+    state = np.random.get_state()  # noqa: NPY002 - watching for misuse, not drawing
+    return (bytes(np.asarray(state[1]).tobytes()), int(state[2]), int(state[3]), float(state[4]))
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    first = text[0][:300] if text else ""
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def call_one(obj: Any, call: dict, time_limit: float) -> dict:
+    """Call ``obj(*args, **kwargs)`` once; report the value or the error, and global RNG use."""
+    try:
+        args = [decode(a) for a in call.get("args", [])]
+        kwargs = {str(k): decode(v) for k, v in (call.get("kwargs") or {}).items()}
+    except Exception as err:  # pragma: no cover - the grader built these itself
+        return {"ok": False, "error": f"bad call: {_describe(err)}", "global_rng": False}
+    saved = np.random.get_state()  # noqa: NPY002 - restored below
+    before = _global_state_key()
+    out_stdout, out_stderr = sys.stdout, sys.stderr
+    use_timer = threading.current_thread() is threading.main_thread() and time_limit > 0
+    old_handler = None
+    result: dict
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise CallTimeout(f"took longer than {time_limit:g} s")
+
+    try:
+        if use_timer:
+            old_handler = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, time_limit)
+        sys.stdout, sys.stderr = _Sink(), _Sink()
+        value = obj(*args, **kwargs)
+        result = {"ok": True, "value": encode(value)}
+    except CallTimeout as err:
+        result = {"ok": False, "error": f"timeout: {err}"}
+    except BaseException as err:  # noqa: BLE001 - student code may raise anything
+        if isinstance(err, KeyboardInterrupt):
+            result = {"ok": False, "error": "interrupted"}
+        else:
+            result = {"ok": False, "error": _describe(err)}
+    finally:
+        if use_timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old_handler or signal.SIG_DFL)
+        sys.stdout, sys.stderr = out_stdout, out_stderr
+    try:
+        result["global_rng"] = _global_state_key() != before
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002 - leave the caller's state as it was
+    return result
+
+
+def run_question(namespace: dict, request: dict) -> dict:
+    """Look up ``request["name"]`` in ``namespace`` and run the requested calls on it.
+
+    Returns ``{"found": bool, "library": str | None, "kind": type name, "value" | "outcomes"}``.
+    """
+    name = request["name"]
+    if name not in namespace:
+        return {"found": False}
+    obj = namespace[name]
+    answer: dict = {"found": True, "kind": type(obj).__name__}
+    answer["library"] = library_origin(obj, list(request.get("forbidden", [])))
+    calls = request.get("calls")
+    if calls is None:  # the graded object is a value, not a function
+        answer["value"] = encode(obj)
+        return answer
+    if not callable(obj):
+        answer["outcomes"] = [
+            {"ok": False, "error": f"{name} is a {type(obj).__name__}, not a function"}
+            for _ in calls
+        ]
+        return answer
+    limit = float(request.get("time_limit", 10.0))
+    answer["outcomes"] = [call_one(obj, call, limit) for call in calls]
+    return answer
+
+
+def kernel_main(namespace: dict, request: dict) -> None:
+    """Entry point inside the grading kernel: run one question, publish the JSON answer."""
+    try:
+        answer = run_question(namespace, request)
+    except BaseException as err:  # noqa: BLE001
+        answer = {"found": True, "crash": _describe(err)}
+    answer["nonce"] = request["nonce"]
+    from IPython import get_ipython
+
+    get_ipython().display_pub.publish(data={MIME: answer}, metadata={})

@@ -1,0 +1,113 @@
+"""The question registry: every graded question of every exercise, declared in Python.
+
+Questions live in ``course_utils/grading/questions/exNN_topic.py`` modules, one per exercise;
+each module calls :func:`question` at import time. The grader reads points and checks from here,
+never from the submitted notebook, so a student cannot change them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+from course_utils.grading.checks import QuestionCheck
+
+_REGISTRY: dict[str, Question] = {}
+_LOADED = False
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded question.
+
+    Attributes
+    ----------
+    id : str
+        Unique across the course, used in ``check(id, obj)`` and in the reports.
+    exercise : str
+        The exercise notebook's stem, e.g. ``"03_lecun"`` (``metadata.course.exercise``).
+    name : str
+        The name the notebook must define (function or value) that is graded.
+    points : float
+        Maximum points; checks give partial credit.
+    check : QuestionCheck
+        Built with ``random_initializer``, ``deterministic``, ``value`` or a custom subclass.
+    forbidden : tuple of str
+        Fully qualified library objects (``"course_utils.initializers.lecun_normal"``) that the
+        answer may not be, wrap or call: handing in the library's reference earns 0.
+    title : str
+        One line shown in reports.
+    """
+
+    id: str
+    exercise: str
+    name: str
+    points: float
+    check: QuestionCheck
+    forbidden: tuple[str, ...] = ()
+    title: str = ""
+
+
+def question(
+    id: str,
+    *,
+    exercise: str,
+    points: float,
+    check: QuestionCheck,
+    name: str | None = None,
+    forbidden: tuple[str, ...] | list[str] = (),
+    title: str = "",
+) -> Question:
+    """Declare and register a graded question (call it at import time of a questions module).
+
+    ``name`` defaults to ``id``. Raises ValueError for a duplicate id or non-positive points.
+    """
+    if not isinstance(check, QuestionCheck):
+        raise TypeError(f"check must be a QuestionCheck, got {type(check).__name__}")
+    if not points > 0:
+        raise ValueError(f"points must be > 0, got {points!r}")
+    q = Question(id, exercise, name or id, float(points), check, tuple(forbidden), title)
+    if id in _REGISTRY and _REGISTRY[id] != q:
+        raise ValueError(f"question id {id!r} is already registered (ids are unique course-wide)")
+    _REGISTRY[id] = q
+    return q
+
+
+def _load() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    from course_utils.grading import questions
+
+    for info in sorted(pkgutil.iter_modules(questions.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{questions.__name__}.{info.name}")
+
+
+def get_question(question_id: str) -> Question:
+    """The registered question ``question_id``; KeyError listing the known ids otherwise."""
+    _load()
+    try:
+        return _REGISTRY[question_id]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"unknown question {question_id!r}; known: {known}") from None
+
+
+def questions_for(exercise: str) -> list[Question]:
+    """The questions of one exercise, in declaration order."""
+    _load()
+    return [q for q in _REGISTRY.values() if q.exercise == exercise]
+
+
+def exercises() -> list[str]:
+    """Every exercise that has at least one registered question, sorted."""
+    _load()
+    return sorted({q.exercise for q in _REGISTRY.values()})
+
+
+def all_questions() -> list[Question]:
+    """Every registered question."""
+    _load()
+    return list(_REGISTRY.values())
