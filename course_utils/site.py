@@ -1,0 +1,304 @@
+"""Render the committed notebooks into an offline static site and reveal.js slide decks.
+
+Nothing is executed: the notebooks are committed with their outputs, and this module only
+converts them. Every script a page loads (MathJax, require.js, the widget renderer, reveal.js) is
+copied into the output folder, so the site and the slides work without a network.
+
+Where the scripts come from (at build time, never at view time):
+
+- MathJax 2: the ``jupyter-server-mathjax`` package installed with the course.
+- require.js, ``@jupyter-widgets/html-manager`` (the widget renderer), reveal.js and jQuery: the npm
+  registry, fetched once with ``npm pack`` into ``build/vendor`` and reused afterwards.
+
+Usage::
+
+    python -m course_utils.site html build/site      # make html
+    python -m course_utils.site slides build/slides  # make slides
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+VENDOR_CACHE = ROOT / "build" / "vendor"
+
+#: npm packages the pages load, pinned; (package spec, files or folders to copy, target folder)
+NPM_PACKAGES = {
+    "requirejs": ("requirejs@2.3.7", ["require.js"]),
+    "html-manager": ("@jupyter-widgets/html-manager@1.0.15", ["dist"]),
+    "reveal.js": ("reveal.js@4.6.1", ["dist", "plugin"]),
+    "jquery": ("jquery@3.7.1", ["dist/jquery.min.js"]),
+}
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+
+# A lab template without the Mermaid loader (it points at a CDN and the course has no diagrams).
+_TEMPLATE_OVERRIDE = """{%- extends 'BASE/index.html.j2' -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+@dataclass
+class Page:
+    """One rendered notebook: where it came from and where it went."""
+
+    source: Path
+    target: Path
+    title: str
+    minutes: str
+
+
+# --------------------------------------------------------------------------------------------
+# vendored scripts
+# --------------------------------------------------------------------------------------------
+def _npm_package(name: str) -> Path:
+    """Extract the pinned npm package ``name`` into the vendor cache (once) and return its path."""
+    spec, _ = NPM_PACKAGES[name]
+    dest = VENDOR_CACHE / name
+    stamp = dest / ".spec"
+    if stamp.exists() and stamp.read_text() == spec:
+        return dest
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(
+            f"npm is needed once to fetch {spec} for the offline site; install Node.js"
+        )
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    out = subprocess.run(
+        [npm, "pack", spec, "--silent", "--pack-destination", str(dest)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    tarball = dest / out.stdout.strip().splitlines()[-1]
+    with tarfile.open(tarball) as tar:
+        tar.extractall(dest, filter="data")
+    tarball.unlink()
+    stamp.write_text(spec)
+    return dest
+
+
+def _copy_npm(name: str, target: Path) -> None:
+    pkg = _npm_package(name) / "package"
+    _, items = NPM_PACKAGES[name]
+    target.mkdir(parents=True, exist_ok=True)
+    for item in items:
+        src = pkg / item
+        if src.is_dir():
+            shutil.copytree(src, target / Path(item).name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, target / Path(item).name)
+
+
+def _copy_mathjax(target: Path) -> None:
+    import jupyter_server_mathjax
+
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    shutil.copytree(static, target, dirs_exist_ok=True)
+
+
+def vendor_scripts(static: Path, *, reveal: bool = False) -> dict[str, str]:
+    """Copy every script a page needs into ``static``; return their paths relative to it."""
+    _copy_mathjax(static / "mathjax")
+    _copy_npm("requirejs", static / "requirejs")
+    _copy_npm("html-manager", static / "html-manager")
+    urls = {
+        "mathjax": f"mathjax/MathJax.js?config={MATHJAX_CONFIG}",
+        "require": "requirejs/require.js",
+        "widgets": "html-manager/dist/embed-amd.js",
+    }
+    if reveal:
+        _copy_npm("reveal.js", static / "reveal.js")
+        _copy_npm("jquery", static / "jquery")
+        urls["reveal"] = "reveal.js"
+        urls["jquery"] = "jquery/jquery.min.js"
+    return urls
+
+
+# --------------------------------------------------------------------------------------------
+# notebooks
+# --------------------------------------------------------------------------------------------
+def notebook_info(path: Path) -> tuple[str, str]:
+    """Title (the first Markdown heading) and expected run/study time stated in the first cell."""
+    nb = nbformat.read(path, as_version=4)
+    title, minutes = path.stem, ""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+        if m:
+            title = m.group(1).strip()
+        t = re.search(r"(\d+)\s*(?:-\s*\d+\s*)?min", cell.source)
+        if t:
+            minutes = t.group(1)
+        break
+    return title, minutes
+
+
+def _relink(text: str) -> str:
+    """Links between notebooks point at the rendered pages instead of the .ipynb files."""
+    return re.sub(r'href="(?!https?:)([^"#]+?)\.ipynb(#[^"]*)?"', r'href="\1.html\2"', text)
+
+
+def _exporter(kind: str, urls: dict[str, str], depth: int):
+    from nbconvert import HTMLExporter, SlidesExporter
+    from nbconvert.preprocessors import ExtractOutputPreprocessor
+    from traitlets.config import Config
+
+    up = "../" * depth
+    c = Config()
+    c.HTMLExporter.mathjax_url = up + urls["mathjax"]
+    c.HTMLExporter.require_js_url = up + urls["require"]
+    c.HTMLExporter.widget_renderer_url = up + urls["widgets"]
+    c.HTMLExporter.jquery_url = up + urls.get("jquery", urls["require"])
+    base = "reveal" if kind == "slides" else "lab"
+    template_dir = VENDOR_CACHE / "templates"
+    template_dir.mkdir(parents=True, exist_ok=True)
+    (template_dir / f"course_{base}.html.j2").write_text(_TEMPLATE_OVERRIDE.replace("BASE", base))
+    c.HTMLExporter.extra_template_paths = [str(template_dir)]
+    c.HTMLExporter.template_file = f"course_{base}.html.j2"
+    if kind == "slides":
+        c.SlidesExporter.reveal_url_prefix = up + urls["reveal"]
+        c.SlidesExporter.reveal_theme = "simple"
+        exporter = SlidesExporter(config=c)
+    else:
+        exporter = HTMLExporter(config=c)
+        exporter.register_preprocessor(ExtractOutputPreprocessor(config=c), enabled=True)
+    return exporter
+
+
+def _render(source: Path, target: Path, exporter) -> None:
+    nb = nbformat.read(source, as_version=4)
+    files_dir = f"{target.stem}_files"
+    resources = {
+        "metadata": {"name": source.stem, "path": str(source.parent)},
+        "output_files_dir": files_dir,
+    }
+    body, res = exporter.from_notebook_node(nb, resources=resources)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_relink(body), encoding="utf-8")
+    for name, data in res.get("outputs", {}).items():
+        out = target.parent / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+
+
+def _sources(root: Path, folder: str) -> list[Path]:
+    return sorted(p for p in (root / folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def build_html(out: Path, root: Path = ROOT) -> list[Page]:
+    """Render lectures and exercises into ``out`` with an index page in syllabus order."""
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    urls = vendor_scripts(out / "static")
+    urls = {k: "static/" + v for k, v in urls.items()}
+    exporter = _exporter("html", urls, depth=1)
+    pages = []
+    for folder in ("notebooks", "exercises"):
+        for src in _sources(root, folder):
+            target = out / folder / (src.stem + ".html")
+            _render(src, target, exporter)
+            title, minutes = notebook_info(src)
+            pages.append(Page(src, target, title, minutes))
+    (out / "index.html").write_text(_index_page(pages, out), encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps([str(p.target.relative_to(out)) for p in pages], indent=1)
+    )
+    return pages
+
+
+def build_slides(out: Path, root: Path = ROOT) -> list[Path]:
+    """One reveal.js deck per lecture, ``out/NN_topic.slides.html``, scripts copied beside them."""
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    urls = vendor_scripts(out / "static", reveal=True)
+    urls = {k: "static/" + v for k, v in urls.items()}
+    exporter = _exporter("slides", urls, depth=0)
+    decks = []
+    for src in _sources(root, "notebooks"):
+        target = out / f"{src.stem}.slides.html"
+        _render(src, target, exporter)
+        decks.append(target)
+    return decks
+
+
+def _index_page(pages: list[Page], out: Path) -> str:
+    lectures = [p for p in pages if p.source.parent.name == "notebooks"]
+    exercises = {p.source.stem: p for p in pages if p.source.parent.name == "exercises"}
+    rows = []
+    for p in lectures:
+        ex = exercises.get(p.source.stem)
+        ex_link = (
+            f'<a href="{ex.target.relative_to(out).as_posix()}">{html.escape(ex.source.name)}</a>'
+            if ex
+            else "&mdash;"
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(p.source.stem[:2])}</td>"
+            f'<td><a href="{p.target.relative_to(out).as_posix()}">{html.escape(p.title)}</a></td>'
+            f"<td>{html.escape(p.minutes) or '&mdash;'}</td>"
+            f"<td>{ex_link}</td>"
+            "</tr>"
+        )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Weight initialization: a hands-on course</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; line-height: 1.5; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ccc; padding: .4rem .6rem; text-align: left; }}
+th {{ background: #f0f4f8; }}
+a {{ color: #0072B2; }}
+</style>
+</head>
+<body>
+<h1>Weight initialization: a hands-on course</h1>
+<p>Why the starting point of training matters, from the symmetry problem to LeCun, Glorot and He
+initialization, orthogonal matrices and LSUV. Each lecture is a notebook rendered with its outputs;
+each exercise is the student version that <code>check()</code> and the grader work with.</p>
+<table>
+<thead><tr><th>#</th><th>Lecture</th><th>Minutes</th><th>Exercise</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+<p>Run the notebooks yourself: <code>make lab</code>. Source and tests: <code>make test</code>.</p>
+</body>
+</html>
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.site", description=__doc__)
+    parser.add_argument("kind", choices=["html", "slides"])
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    if args.kind == "html":
+        pages = build_html(args.out)
+        print(f"wrote {len(pages)} pages and {args.out / 'index.html'}")
+    else:
+        decks = build_slides(args.out)
+        print(f"wrote {len(decks)} slide decks to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The static course site (`make html`) and the slide decks (`make slides`) build offline.
+
+Every page the index lists exists, every image a page shows exists, and no page loads a script
+or stylesheet from another host: MathJax, require.js, the widget renderer and reveal.js are copied
+into the output folder.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from course_utils import site
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+class _Refs(HTMLParser):
+    """Collect the resources a page loads (scripts, styles, images) and the links it offers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "img") and a.get("src"):
+            self.loads.append(a["src"])
+        if tag == "link" and a.get("href") and "stylesheet" in (a.get("rel") or ""):
+            self.loads.append(a["href"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+
+
+def _refs(page: Path) -> _Refs:
+    parser = _Refs()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def _local_target(page: Path, ref: str) -> Path | None:
+    parts = urlsplit(ref)
+    if parts.scheme in ("data",) or ref.startswith("#"):
+        return None
+    assert not parts.scheme and not parts.netloc, f"{page.name} loads {ref} from another host"
+    return (page.parent / parts.path).resolve()
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    if not LECTURES:
+        pytest.skip("no lecture notebooks yet")
+    out = tmp_path_factory.mktemp("site")
+    pages = site.build_html(out)
+    return out, pages
+
+
+def test_every_lecture_and_exercise_has_a_page(built_site):
+    out, pages = built_site
+    rendered = {p.source.resolve() for p in pages}
+    for nb in LECTURES + sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")):
+        assert nb.resolve() in rendered
+        assert (out / nb.parent.name / (nb.stem + ".html")).is_file()
+
+
+def test_index_lists_lectures_in_syllabus_order(built_site):
+    out, _ = built_site
+    refs = _refs(out / "index.html")
+    lecture_links = [h for h in refs.links if h.startswith("notebooks/")]
+    assert lecture_links == [f"notebooks/{nb.stem}.html" for nb in LECTURES]
+    for href in refs.links:
+        if not urlsplit(href).scheme:
+            assert (out / href).is_file(), href
+
+
+def test_pages_load_only_local_files_that_exist(built_site):
+    out, pages = built_site
+    images = 0
+    for page in pages:
+        refs = _refs(page.target)
+        for ref in refs.loads:
+            target = _local_target(page.target, ref)
+            if target is not None:
+                assert target.is_file(), f"{page.target.name}: missing {ref}"
+                images += target.suffix == ".png"
+        for href in refs.links:  # links between notebooks were rewritten to the pages
+            if not urlsplit(href).scheme and not href.startswith("#"):
+                assert not href.split("#")[0].endswith(".ipynb"), href
+    n_figures = sum(
+        len(re.findall(r'"image/png"', nb.read_text(encoding="utf-8"))) for nb in LECTURES
+    )
+    assert images == n_figures, "every figure in a committed notebook appears as an image file"
+
+
+def test_mathjax_is_served_from_the_site(built_site):
+    out, pages = built_site
+    mathjax = [r for r in _refs(pages[0].target).loads if "MathJax.js" in r]
+    assert mathjax, "MathJax must be loaded"
+    assert _local_target(pages[0].target, mathjax[0]).is_file()
+
+
+def test_slides_are_offline_reveal_decks(tmp_path):
+    if not LECTURES:
+        pytest.skip("no lecture notebooks yet")
+    decks = site.build_slides(tmp_path, root=ROOT)
+    assert [d.name for d in decks] == [f"{nb.stem}.slides.html" for nb in LECTURES]
+    for deck in decks:
+        text = deck.read_text(encoding="utf-8")
+        assert text.count("<section") > 3, f"{deck.name}: lecture cells carry slide metadata"
+        for ref in _refs(deck).loads:
+            target = _local_target(deck, ref)
+            if target is not None:
+                assert target.is_file(), f"{deck.name}: missing {ref}"
+    assert (tmp_path / "static" / "reveal.js" / "dist" / "reveal.js").is_file()
