@@ -60,6 +60,7 @@ __all__ = [
     "accuracy",
     "unit_spread",
     "count_distinct_units",
+    "collapse_clones",
     "two_layer_gradients",
     "two_layer_train",
 ]
@@ -507,6 +508,35 @@ def count_distinct_units(w: Any, *, tol: float = 0.0) -> int:
         if not any(np.max(np.abs(c - r), initial=0.0) <= tol for r in reps):
             reps.append(c)
     return len(reps)
+
+
+def collapse_clones(net: MLP, *, tol: float = 0.0) -> MLP:
+    """The one-unit-per-layer network that computes the same function as a network of clones.
+
+    If every hidden layer's units are clones (equal incoming weights and biases, so equal
+    outputs ``a``), a unit of layer ``l + 1`` receives ``sum_i W_(l+1)[i, j] a = a * sum_i
+    W_(l+1)[i, j]``: the ``n_l`` clones act as one unit whose outgoing weight is the column sum.
+    So ``W'_1 = W_1[:, :1]`` and ``W'_l = [[sum_i W_l[i, 0]]]`` for ``l >= 2``, ``b'_l = b_l[:1]``.
+
+    Raises ValueError if some hidden layer is not made of clones (``unit_spread > tol``).
+
+    Examples
+    --------
+    >>> net = init_mlp([2, 10, 5, 1], "constant", value=0.5)
+    >>> collapse_clones(net).widths
+    [2, 1, 1, 1]
+    """
+    tol = _check_tol(tol)
+    for i, (w, b) in enumerate(zip(net.weights[:-1], net.biases[:-1], strict=True)):
+        s = unit_spread(w, b)
+        if s > tol:
+            raise ValueError(
+                f"hidden layer {i + 1} is not made of clones: unit spread {s:.3g} > tol"
+            )
+    weights = [net.weights[0][:, :1].copy()]
+    weights += [w[:, :1].sum(axis=0, keepdims=True) for w in net.weights[1:]]
+    biases = [b[:1].copy() for b in net.biases]
+    return MLP(weights, biases, net.hidden)
 
 
 # --------------------------------------------------------------------------- exercise 01 references

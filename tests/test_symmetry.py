@@ -13,6 +13,7 @@ from course_utils.symmetry import (
     MLP,
     accuracy,
     bce_loss,
+    collapse_clones,
     count_distinct_units,
     forward_pass,
     init_mlp,
@@ -166,3 +167,18 @@ def test_bce_and_validation_errors():
         forward_pass(net, np.ones((2, 3)))
     with pytest.raises(ValueError, match="w2 must have shape"):
         two_layer_gradients(np.ones((2, 2)), [0, 1], np.ones((2, 3)), np.ones((2, 1)))
+
+
+def test_collapsed_network_computes_the_same_function_after_training():
+    """A trained network of clones equals its one-unit-per-layer collapse (float64 rounding)."""
+    x, y, xt, _ = circles(2, 100, 50)
+    for hidden in ("relu", "tanh"):
+        net = init_mlp([2, 10, 5, 1], "constant", value=0.4, hidden=hidden, bias=0.1)
+        trained, _ = train(net, x, y, lr=0.5, steps=100, exact=True)
+        small = collapse_clones(trained)
+        assert small.widths == [2, 1, 1, 1]
+        np.testing.assert_allclose(
+            forward_pass(small, xt)[1][-1], forward_pass(trained, xt)[1][-1], rtol=1e-12
+        )
+    with pytest.raises(ValueError, match="not made of clones"):
+        collapse_clones(init_mlp([2, 4, 1], "he_normal", 0))
