@@ -94,7 +94,9 @@ def _exercise_meta(name: str) -> dict:
 
     return {
         "exercise": name,
-        "questions": [{"id": q.id, "name": q.name, "points": q.points} for q in questions_for(name)],
+        "questions": [
+            {"id": q.id, "name": q.name, "points": q.points} for q in questions_for(name)
+        ],
     }
 
 
@@ -165,7 +167,9 @@ def _notebooks(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(x for x in p.glob("*.ipynb") if ".ipynb_checkpoints" not in x.parts))
+            found.extend(
+                sorted(x for x in p.glob("*.ipynb") if ".ipynb_checkpoints" not in x.parts)
+            )
         elif p.suffix == ".ipynb" and p.exists():
             found.append(p)
         else:

@@ -100,7 +100,9 @@ class Outcome:
         try:
             if data.get("ok"):
                 return cls(True, decode(data.get("value")), "", bool(data.get("global_rng")))
-            return cls(False, None, str(data.get("error", "failed"))[:500], bool(data.get("global_rng")))
+            return cls(
+                False, None, str(data.get("error", "failed"))[:500], bool(data.get("global_rng"))
+            )
         except Exception as err:  # noqa: BLE001 - hostile or corrupt data
             return cls(False, None, f"unreadable result ({type(err).__name__})")
 
@@ -235,7 +237,9 @@ MISTAKES: dict[str, Callable[[int, int], float]] = {
     "2/(fan_in + fan_out) (Glorot)": lambda fi, fo: 2 / (fi + fo),
     "2/fan_in (He)": lambda fi, fo: 2 / fi,
     "2/fan_out": lambda fi, fo: 2 / fo,
-    "1/(3 fan_in): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) - the factor 3 is missing": lambda fi, fo: 1 / (3 * fi),
+    "1/(3 fan_in): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) - the factor 3 is missing": lambda fi, fo: (
+        1 / (3 * fi)
+    ),
     "3/fan_in: the uniform limit used as a standard deviation": lambda fi, fo: 3 / fi,
     "1/fan_in^2: the variance used as a standard deviation": lambda fi, fo: 1 / fi**2,
     "1/sqrt(fan_in): the standard deviation used as a variance": lambda fi, fo: 1 / math.sqrt(fi),
@@ -326,10 +330,14 @@ class InitializerCheck(QuestionCheck):
                 continue
             value = out.value
             if not isinstance(value, np.ndarray):
-                shape_bad.append(f"{call.describe(name)} returned {type(value).__name__}, not an array")
+                shape_bad.append(
+                    f"{call.describe(name)} returned {type(value).__name__}, not an array"
+                )
                 continue
             if value.shape != tuple(shape):
-                shape_bad.append(f"{call.describe(name)} has shape {value.shape}, expected {tuple(shape)}")
+                shape_bad.append(
+                    f"{call.describe(name)} has shape {value.shape}, expected {tuple(shape)}"
+                )
                 continue
             if value.dtype != self.dtype:
                 dtype_bad.append(str(value.dtype))
@@ -339,7 +347,9 @@ class InitializerCheck(QuestionCheck):
         if n_ok == 0:
             shape_msg = NO_OUTPUT
         elif shape_bad:
-            shape_msg = shape_bad[0] + " (dense (fan_in, fan_out) and conv kernels must keep the shape)"
+            shape_msg = (
+                shape_bad[0] + " (dense (fan_in, fan_out) and conv kernels must keep the shape)"
+            )
         else:
             shape_msg = "the returned array has the requested shape (dense and conv)"
         results.append(CheckResult("shape", n_ok == len(samples) and not shape_bad, shape_msg))
@@ -405,7 +415,9 @@ class InitializerCheck(QuestionCheck):
                     predicted = formula(*_fans(shape, use))
                     worst = max(worst, abs(math.log(max(float(x.var()), 1e-300) / predicted)))
                 if worst < best_err:
-                    best = label + (" with the fans of the other layout (in_out vs out_in)" if swapped else "")
+                    best = label + (
+                        " with the fans of the other layout (in_out vs out_in)" if swapped else ""
+                    )
                     best_err = worst
         return best if best_err < 0.1 else None
 
@@ -416,7 +428,9 @@ class InitializerCheck(QuestionCheck):
             target = self._target(shape, layout)
             if not abs(float(x.mean())) <= self.z * math.sqrt(target / x.size):
                 return CheckResult(
-                    "mean", False, f"the mean for shape {shape} is {_fmt(float(x.mean()))}, not near 0"
+                    "mean",
+                    False,
+                    f"the mean for shape {shape} is {_fmt(float(x.mean()))}, not near 0",
                 )
         return CheckResult("mean", True, "mean near 0")
 
@@ -463,7 +477,11 @@ class InitializerCheck(QuestionCheck):
         by_group = {}
         for c, o in zip(calls, outcomes, strict=True):
             by_group.setdefault(c.group, o)
-        first, same, other = by_group.get("sample"), by_group.get("same seed"), by_group.get("other seed")
+        first, same, other = (
+            by_group.get("sample"),
+            by_group.get("same seed"),
+            by_group.get("other seed"),
+        )
         arrays_ok = all(
             o is not None and o.ok and isinstance(o.value, np.ndarray) for o in (first, same, other)
         )
@@ -472,12 +490,16 @@ class InitializerCheck(QuestionCheck):
             results.append(CheckResult("same seed, same values", False, NO_OUTPUT))
             results.append(CheckResult("different seeds differ", False, NO_OUTPUT))
         else:
-            equal = first.value.shape == same.value.shape and np.array_equal(first.value, same.value)
+            equal = first.value.shape == same.value.shape and np.array_equal(
+                first.value, same.value
+            )
             results.append(
                 CheckResult(
                     "same seed, same values",
                     equal,
-                    "reproducible" if equal else "two generators with the same seed gave different "
+                    "reproducible"
+                    if equal
+                    else "two generators with the same seed gave different "
                     "values: draw only from the rng argument",
                 )
             )
@@ -488,8 +510,9 @@ class InitializerCheck(QuestionCheck):
                 CheckResult(
                     "different seeds differ",
                     differ,
-                    "different seeds give different values" if differ else
-                    "different seeds gave identical values: the rng argument is ignored",
+                    "different seeds give different values"
+                    if differ
+                    else "different seeds gave identical values: the rng argument is ignored",
                 )
             )
         used_global = any(o.global_rng for o in outcomes)
@@ -499,7 +522,11 @@ class InitializerCheck(QuestionCheck):
                 not used_global and any(o.ok for o in outcomes),
                 "numpy's global random state changed: use rng.normal / rng.uniform, never np.random.*"
                 if used_global
-                else ("numpy's global random state untouched" if any(o.ok for o in outcomes) else NO_OUTPUT),
+                else (
+                    "numpy's global random state untouched"
+                    if any(o.ok for o in outcomes)
+                    else NO_OUTPUT
+                ),
             )
         )
         return results
@@ -621,9 +648,13 @@ class DeterministicCheck(QuestionCheck):
             if want_error is not None:
                 expected = type(want_error).__name__
                 if out.ok:
-                    problems.append(f"{call.describe(name)} should raise {expected}, returned {_short(out.value)}")
+                    problems.append(
+                        f"{call.describe(name)} should raise {expected}, returned {_short(out.value)}"
+                    )
                 elif not out.error.startswith(expected):
-                    problems.append(f"{call.describe(name)} should raise {expected}, raised {out.error}")
+                    problems.append(
+                        f"{call.describe(name)} should raise {expected}, raised {out.error}"
+                    )
                 continue
             if not out.ok:
                 reason = _first_error([out])
@@ -666,7 +697,9 @@ def deterministic(
     Each distinct ``Call.group`` is one check of equal weight. When the reference raises for an
     input, the answer must raise the same exception type.
     """
-    return DeterministicCheck(reference, visible=visible, hidden=hidden, rtol=rtol, atol=atol, hints=hints)
+    return DeterministicCheck(
+        reference, visible=visible, hidden=hidden, rtol=rtol, atol=atol, hints=hints
+    )
 
 
 class ValueCheck(QuestionCheck):
@@ -674,7 +707,9 @@ class ValueCheck(QuestionCheck):
 
     calls_object = False
 
-    def __init__(self, accept: Callable[[Any], tuple[bool, str]], *, check_name: str = "value") -> None:
+    def __init__(
+        self, accept: Callable[[Any], tuple[bool, str]], *, check_name: str = "value"
+    ) -> None:
         self.accept = accept
         self.check_name = check_name
 

@@ -26,12 +26,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="submission notebooks or folders of them")
     p.add_argument("--json", metavar="OUT.json", help="write the reports as a JSON list")
     p.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one gradebook row per submission")
-    p.add_argument("--timeout", type=_positive, default=60.0, metavar="SECONDS",
-                   help="time limit per notebook cell (default 60)")
-    p.add_argument("--notebook-timeout", type=_positive, default=None, metavar="SECONDS",
-                   help="time limit for a whole submission (default max(300, 5 x --timeout))")
-    p.add_argument("--call-timeout", type=_positive, default=None, metavar="SECONDS",
-                   help="time limit per call of a graded function (default min(10, --timeout))")
+    p.add_argument(
+        "--timeout",
+        type=_positive,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit per notebook cell (default 60)",
+    )
+    p.add_argument(
+        "--notebook-timeout",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="time limit for a whole submission (default max(300, 5 x --timeout))",
+    )
+    p.add_argument(
+        "--call-timeout",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="time limit per call of a graded function (default min(10, --timeout))",
+    )
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded at once")
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="do not print the text report")

@@ -13,7 +13,9 @@ from course_utils.grading.registry import get_question
 _MISSING = object()
 
 
-def run_checks(question_id: str, obj: Any = _MISSING, *, time_limit: float = 10.0) -> QuestionResult:
+def run_checks(
+    question_id: str, obj: Any = _MISSING, *, time_limit: float = 10.0
+) -> QuestionResult:
     """Run the visible checks of ``question_id`` on ``obj`` in this process; never raises.
 
     With ``obj`` omitted, the question's graded name is looked up in the caller's globals.
@@ -50,7 +52,10 @@ def format_result(result: QuestionResult) -> str:
         if c not in skipped:
             lines.append(f"  {'ok  ' if c.passed else 'FAIL'}  {c.name}: {c.message}")
     if skipped:
-        lines.append(f"  FAIL  {len(skipped)} more checks need an output: " + ", ".join(c.name for c in skipped))
+        lines.append(
+            f"  FAIL  {len(skipped)} more checks need an output: "
+            + ", ".join(c.name for c in skipped)
+        )
     return "\n".join(lines)
 
 
@@ -73,7 +78,9 @@ def check(question_id: str, obj: Any = _MISSING) -> None:
                 q = get_question(question_id)
                 obj = namespace.get(q.name, _MISSING)
                 if obj is _MISSING:
-                    print(f"{question_id}: `{q.name}` is not defined yet - run the cell that defines it")
+                    print(
+                        f"{question_id}: `{q.name}` is not defined yet - run the cell that defines it"
+                    )
                     return
             except KeyError:
                 pass

@@ -302,7 +302,13 @@ def run_question(namespace: dict, request: dict) -> dict:
         ]
         return answer
     limit = float(request.get("time_limit", 10.0))
-    answer["outcomes"] = [call_one(obj, call, limit) for call in calls]
+    outcomes: list[dict] = []
+    for call in calls:
+        if outcomes and str(outcomes[-1].get("error", "")).startswith(("timeout", "interrupted")):
+            outcomes.append({"ok": False, "error": outcomes[-1]["error"] + " (earlier call)"})
+            continue
+        outcomes.append(call_one(obj, call, limit))
+    answer["outcomes"] = outcomes
     return answer
 
 

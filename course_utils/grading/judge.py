@@ -16,7 +16,9 @@ def request_for(q: Question, calls: list[Call], *, time_limit: float) -> dict:
     }
 
 
-def judge(q: Question, calls: list[Call], answer: dict | None, *, missing: str = "") -> QuestionResult:
+def judge(
+    q: Question, calls: list[Call], answer: dict | None, *, missing: str = ""
+) -> QuestionResult:
     """Score one question from the harness ``answer``; never raises.
 
     ``missing`` explains an absent answer (e.g. the kernel died before the question ran).
@@ -25,9 +27,15 @@ def judge(q: Question, calls: list[Call], answer: dict | None, *, missing: str =
         if answer is None:
             return zero(q.id, q.points, missing or f"`{q.name}` could not be graded")
         if "crash" in answer:
-            return zero(q.id, q.points, f"grading `{q.name}` failed inside the notebook: {answer['crash']}")
+            return zero(
+                q.id, q.points, f"grading `{q.name}` failed inside the notebook: {answer['crash']}"
+            )
         if not answer.get("found"):
-            return zero(q.id, q.points, f"`{q.name}` is not defined in the notebook" + (f" ({missing})" if missing else ""))
+            return zero(
+                q.id,
+                q.points,
+                f"`{q.name}` is not defined in the notebook" + (f" ({missing})" if missing else ""),
+            )
         if answer.get("library"):
             return zero(
                 q.id,
@@ -41,7 +49,11 @@ def judge(q: Question, calls: list[Call], answer: dict | None, *, missing: str =
                 return zero(q.id, q.points, f"`{q.name}` returned no usable results")
             outcomes = [Outcome.from_wire(o if isinstance(o, dict) else {}) for o in raw]
             if outcomes and all(o.error.startswith("NotImplementedError") for o in outcomes):
-                return zero(q.id, q.points, f"`{q.name}` is not implemented yet (it raises NotImplementedError)")
+                return zero(
+                    q.id,
+                    q.points,
+                    f"`{q.name}` is not implemented yet (it raises NotImplementedError)",
+                )
         else:
             outcomes = [Outcome.from_wire({"ok": True, "value": answer.get("value")})]
         return score(q.id, q.points, q.check.verdict(calls, outcomes, q.name))

@@ -42,6 +42,7 @@ from course_utils.grading.registry import Question, exercises, questions_for
 
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 MAX_NOTES = 8
+MAX_KERNELS = 5  # a kernel that dies is restarted with the offending cell skipped
 
 
 @dataclass
@@ -134,9 +135,13 @@ class _Client(NotebookClient):
             return None
         if msg_type == "error":
             ename, evalue = str(content.get("ename", "Error")), str(content.get("evalue", ""))
-            self.errors.append((cell_index, f"{ename}: {evalue.splitlines()[0][:200] if evalue else ''}"))
+            self.errors.append(
+                (cell_index, f"{ename}: {evalue.splitlines()[0][:200] if evalue else ''}")
+            )
             return None
-        self.output_seen += len(str(content.get("text", ""))) + sum(len(str(v)) for v in data.values())
+        self.output_seen += len(str(content.get("text", ""))) + sum(
+            len(str(v)) for v in data.values()
+        )
         return None  # outputs are counted, never kept: nothing to flood
 
     async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
@@ -224,7 +229,9 @@ async def _session(
                         out.overtime = True
                         return out
                     if index in client.timeouts:
-                        out.failed_cells[index] = f"timed out after {client.timeout} s and was interrupted"
+                        out.failed_cells[index] = (
+                            f"timed out after {client.timeout} s and was interrupted"
+                        )
                     for err_index, text in client.errors:
                         if err_index == index and index not in out.failed_cells:
                             out.failed_cells[index] = f"raised {text}"
@@ -248,7 +255,9 @@ async def _session(
         except Exception as err:  # noqa: BLE001 - kernel start failures and the like
             out.fatal = f"{type(err).__name__}: {err}"
         if client.output_seen > limits.output_chars:
-            out.notes.append(f"the notebook printed {client.output_seen:,} characters; output is not kept")
+            out.notes.append(
+                f"the notebook printed {client.output_seen:,} characters; output is not kept"
+            )
     return out
 
 
@@ -273,11 +282,17 @@ async def grade_notebook_async(
             raise ValueError("no cells")
     except Exception as err:  # noqa: BLE001
         reason = f"not a readable notebook: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
-        return SubmissionReport(label, None, "error", 0.0, 0.0, [], reason, time.monotonic() - start)
+        return SubmissionReport(
+            label, None, "error", 0.0, 0.0, [], reason, time.monotonic() - start
+        )
     exercise = identify_exercise(nb, path)
     if exercise is None:
-        reason = "cannot tell which exercise this is (no metadata.course.exercise, unknown file name)"
-        return SubmissionReport(label, None, "error", 0.0, 0.0, [], reason, time.monotonic() - start)
+        reason = (
+            "cannot tell which exercise this is (no metadata.course.exercise, unknown file name)"
+        )
+        return SubmissionReport(
+            label, None, "error", 0.0, 0.0, [], reason, time.monotonic() - start
+        )
     questions = questions_for(exercise)
     max_score = sum(q.points for q in questions)
     token = secrets.token_hex(8)
@@ -296,7 +311,7 @@ async def grade_notebook_async(
     failed_cells: dict[int, str] = {}
     skip: set[int] = set()
     pending = [q.id for q in questions]
-    for _attempt in range(3):
+    for _attempt in range(MAX_KERNELS):
         requests = [(plan[i][0], plan[i][2], plan[i][3]) for i in pending]
         s = await _session(nb, skip, requests, limits, deadline)
         answers.update(s.answers)
@@ -309,13 +324,19 @@ async def grade_notebook_async(
                 missing[i] = "the notebook could not be executed"
             break
         if s.overtime:
-            notes.append(f"the notebook ran past the {limits.notebook_timeout:g} s limit and was stopped")
+            notes.append(
+                f"the notebook ran past the {limits.notebook_timeout:g} s limit and was stopped"
+            )
             for i in pending:
-                missing[i] = f"not graded: the notebook ran past the {limits.notebook_timeout:g} s limit"
+                missing[i] = (
+                    f"not graded: the notebook ran past the {limits.notebook_timeout:g} s limit"
+                )
             break
         if s.died_cell is not None:
             skip.add(s.died_cell)
-            failed_cells[s.died_cell] = "killed the kernel (os._exit or a crash); skipped on a fresh kernel"
+            failed_cells[s.died_cell] = (
+                "killed the kernel (os._exit or a crash); skipped on a fresh kernel"
+            )
             continue
         if s.died_question is not None:
             q = plan[s.died_question][0]
@@ -374,7 +395,9 @@ def grade_paths(
     ``os.urandom``.
     """
     limits = limits or Limits()
-    base = np.random.SeedSequence(seed if seed is not None else int.from_bytes(os.urandom(16), "little"))
+    base = np.random.SeedSequence(
+        seed if seed is not None else int.from_bytes(os.urandom(16), "little")
+    )
     rngs = [np.random.default_rng(s) for s in base.spawn(len(paths))]
 
     async def main() -> list[SubmissionReport]:
@@ -385,7 +408,9 @@ def grade_paths(
                 try:
                     return await grade_notebook_async(path, limits, rng)
                 except Exception as err:  # noqa: BLE001 - last line of defence
-                    return SubmissionReport(str(path), None, "error", 0.0, 0.0, [], f"grader failure: {err}")
+                    return SubmissionReport(
+                        str(path), None, "error", 0.0, 0.0, [], f"grader failure: {err}"
+                    )
 
         return list(await asyncio.gather(*(one(p, r) for p, r in zip(paths, rngs, strict=True))))
 

@@ -65,7 +65,9 @@ question(
     exercise=EXERCISE,
     points=3,
     title="LeCun normal: N(0, 1/fan_in)",
-    check=random_initializer(lambda fan_in, fan_out: 1.0 / fan_in, family="normal", variance_label="1/fan_in"),
+    check=random_initializer(
+        lambda fan_in, fan_out: 1.0 / fan_in, family="normal", variance_label="1/fan_in"
+    ),
     forbidden=(
         "course_utils.initializers.lecun_normal",
         "course_utils.initializers.variance_scaling",
@@ -78,7 +80,9 @@ question(
     exercise=EXERCISE,
     points=3,
     title="LeCun uniform: U(-sqrt(3/fan_in), sqrt(3/fan_in))",
-    check=random_initializer(lambda fan_in, fan_out: 1.0 / fan_in, family="uniform", variance_label="1/fan_in"),
+    check=random_initializer(
+        lambda fan_in, fan_out: 1.0 / fan_in, family="uniform", variance_label="1/fan_in"
+    ),
     forbidden=(
         "course_utils.initializers.lecun_uniform",
         "course_utils.initializers.variance_scaling",
@@ -97,11 +101,18 @@ def _sum_calls(rng: np.random.Generator) -> list[Call]:
     calls = []
     for _ in range(3):
         n = int(rng.integers(1, 4096))
-        calls.append(Call((n, float(rng.uniform(1e-4, 1.0)), float(rng.uniform(0.05, 4.0))), group="zero-mean inputs"))
+        calls.append(
+            Call(
+                (n, float(rng.uniform(1e-4, 1.0)), float(rng.uniform(0.05, 4.0))),
+                group="zero-mean inputs",
+            )
+        )
     for _ in range(3):
         n = int(rng.integers(1, 4096))
         args = (n, float(rng.uniform(1e-4, 1.0)), float(rng.uniform(0.05, 4.0)))
-        calls.append(Call(args, {"mean_x": float(rng.uniform(0.2, 3.0))}, group="inputs with a mean"))
+        calls.append(
+            Call(args, {"mean_x": float(rng.uniform(0.2, 3.0))}, group="inputs with a mean")
+        )
     return calls
 
 

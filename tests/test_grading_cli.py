@@ -1,0 +1,269 @@
+"""End to end: the grader CLI on the pilot solution, the blank exercise and broken submissions.
+
+All submissions are graded by ONE run of ``python -m course_utils.grade --jobs 2`` (a module
+fixture) to keep the suite fast; each test reads its submission's report from the JSON. The
+broken submissions are made from the committed solution by replacing one piece of source, so
+they stay in step with it. Inputs are drawn fresh by the grader (no ``--seed``): a correct
+answer must pass on whatever it draws (tolerances of 5 standard errors, see test_grading.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "03_lecun.ipynb"
+EXERCISE = ROOT / "exercises" / "03_lecun.ipynb"
+FULL = 10.0
+
+LECUN_NORMAL_BODY = (
+    "    fan_in, _ = fan_in_and_fan_out(shape, layout=layout)\n"
+    "    return rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape).astype(dtype)"
+)
+LECUN_UNIFORM_DEF = 'def lecun_uniform(shape, rng, *, layout="in_out", dtype=np.float32):'
+SUM_BODY = "    return n * var_w * (var_x + mean_x**2)"
+
+
+def _replace(nb, old: str, new: str) -> None:
+    hits = [c for c in nb.cells if old in c.source]
+    assert len(hits) == 1, f"{old!r} found in {len(hits)} cells"
+    hits[0].source = hits[0].source.replace(old, new)
+
+
+def _insert_after_setup(nb, source: str) -> None:
+    nb.cells.insert(2, nbformat.v4.new_code_cell(source))
+
+
+def _variants() -> dict[str, callable]:
+    def syntax_error(nb):
+        _replace(nb, "def lecun_normal(shape, rng,", "def lecun_normal(shape, rng")
+
+    def raises(nb):
+        _replace(nb, LECUN_UNIFORM_DEF, LECUN_UNIFORM_DEF + '\n    raise RuntimeError("boom")')
+
+    def wrong_variance(nb):
+        _replace(nb, "np.sqrt(1.0 / fan_in), size=shape)", "np.sqrt(2.0 / (fan_in + _fo)), size=shape)")
+        _replace(nb, "fan_in, _ = fan_in_and_fan_out(shape, layout=layout)\n    return rng.normal",
+                 "fan_in, _fo = fan_in_and_fan_out(shape, layout=layout)\n    return rng.normal")
+
+    def wrong_shape(nb):
+        _replace(nb, "np.sqrt(1.0 / fan_in), size=shape).astype(dtype)",
+                 "np.sqrt(1.0 / fan_in), size=shape).astype(dtype).ravel()")
+
+    def global_state(nb):
+        _replace(nb, "rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)",
+                 "np.random.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)")
+
+    def infinite_loop(nb):
+        _insert_after_setup(nb, "while True:\n    pass")
+        _replace(nb, SUM_BODY, "    while True:\n        pass")
+
+    def killed_kernel(nb):
+        _insert_after_setup(nb, "import os\nos._exit(1)")
+        _replace(nb, LECUN_UNIFORM_DEF, LECUN_UNIFORM_DEF + "\n    import os\n    os._exit(3)")
+
+    def flood(nb):
+        _insert_after_setup(nb, "for _ in range(3000):\n    print('x' * 1000)")
+
+    def tampered(nb):
+        # a wrong lecun_normal plus attempts to fool the checks from inside the notebook
+        _replace(nb, "np.sqrt(1.0 / fan_in), size=shape)", "np.sqrt(3.0 / fan_in), size=shape)")
+        _insert_after_setup(
+            nb,
+            "import course_utils.grading.checks as _c\n"
+            "_c.score = lambda qid, pts, checks: _c.QuestionResult(qid, pts, pts, True, 'ok')\n"
+            "np.var = lambda *a, **k: 0.0\n"
+            "np.allclose = lambda *a, **k: True\n"
+            "np.array_equal = lambda *a, **k: True\n",
+        )
+
+    def library_reference(nb):
+        _replace(nb, LECUN_UNIFORM_DEF, "from course_utils.initializers import lecun_uniform\n\n"
+                 + LECUN_UNIFORM_DEF.replace("lecun_uniform", "_unused"))
+
+    def missing_name(nb):
+        _replace(nb, "def sum_variance(", "def sum_of_variances(")
+        _replace(nb, 'check("sum_variance", sum_variance)', 'check("sum_variance")')
+
+    return {
+        "syntax_error": syntax_error,
+        "raises": raises,
+        "wrong_variance": wrong_variance,
+        "wrong_shape": wrong_shape,
+        "global_state": global_state,
+        "infinite_loop": infinite_loop,
+        "killed_kernel": killed_kernel,
+        "flood": flood,
+        "tampered": tampered,
+        "library_reference": library_reference,
+        "missing_name": missing_name,
+    }
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    files = {"solution": SOLUTION, "blank": EXERCISE}
+    for name, change in _variants().items():
+        nb = nbformat.read(SOLUTION, as_version=4)
+        change(nb)
+        path = folder / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        files[name] = path
+    bad = folder / "not_json.ipynb"
+    bad.write_text("this is { not a notebook", encoding="utf-8")
+    files["not_json"] = bad
+    before = {name: _digest(p) for name, p in files.items()}
+    out_json, out_csv = folder / "grades.json", folder / "gradebook.csv"
+    cmd = [sys.executable, "-m", "course_utils.grade", *map(str, files.values()),
+           "--json", str(out_json), "--csv", str(out_csv), "--jobs", "2", "--timeout", "3"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    reports = json.loads(out_json.read_text()) if out_json.exists() else []
+    by_name = {name: r for name, r in zip(files, reports, strict=False)}
+    return {
+        "proc": proc,
+        "reports": by_name,
+        "files": files,
+        "before": before,
+        "csv": out_csv,
+    }
+
+
+def _q(report: dict, qid: str) -> dict:
+    return next(q for q in report["questions"] if q["id"] == qid)
+
+
+def test_exit_status_zero_and_one_report_per_submission(graded):
+    assert graded["proc"].returncode == 0, graded["proc"].stderr[-2000:]
+    assert len(graded["reports"]) == len(graded["files"])
+    assert "Traceback" not in graded["proc"].stdout
+
+
+def test_json_fields_exactly_as_designed(graded):
+    for report in graded["reports"].values():
+        assert set(report) == {"submission", "exercise", "status", "score", "max_score",
+                               "questions", "error"}
+        for q in report["questions"]:
+            assert set(q) == {"id", "points", "max_points", "passed", "message"}
+
+
+def test_no_submission_file_changed(graded):
+    after = {name: _digest(p) for name, p in graded["files"].items()}
+    assert after == graded["before"]
+
+
+def test_solution_gets_full_marks(graded):
+    r = graded["reports"]["solution"]
+    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == ("graded", "03_lecun", FULL, FULL)
+    assert r["error"] is None
+    assert all(q["passed"] for q in r["questions"])
+    assert [q["id"] for q in r["questions"]] == [
+        "fan_in_and_fan_out", "lecun_normal", "lecun_uniform", "sum_variance"]
+
+
+def test_blank_exercise_is_graded_zero(graded):
+    r = graded["reports"]["blank"]
+    assert (r["status"], r["score"], r["max_score"]) == ("graded", 0.0, FULL)
+    assert all("not implemented" in q["message"] for q in r["questions"])
+
+
+def test_syntax_error_costs_only_that_question(graded):
+    r = graded["reports"]["syntax_error"]
+    q = _q(r, "lecun_normal")
+    assert q["points"] == 0 and "not defined" in q["message"] and "SyntaxError" in q["message"]
+    assert r["score"] == FULL - 3
+
+
+def test_exception_in_graded_function(graded):
+    q = _q(graded["reports"]["raises"], "lecun_uniform")
+    assert q["points"] == 0 and "RuntimeError: boom" in q["message"]
+    assert graded["reports"]["raises"]["score"] == FULL - 3
+
+
+def test_wrong_variance_gets_partial_credit_and_a_diagnosis(graded):
+    q = _q(graded["reports"]["wrong_variance"], "lecun_normal")
+    assert 0 < q["points"] < q["max_points"] and not q["passed"]
+    assert "variance" in q["message"] and "Glorot" in q["message"]
+
+
+def test_wrong_shape(graded):
+    q = _q(graded["reports"]["wrong_shape"], "lecun_normal")
+    assert not q["passed"] and "shape:" in q["message"] and "expected" in q["message"]
+
+
+def test_global_random_state(graded):
+    q = _q(graded["reports"]["global_state"], "lecun_normal")
+    assert not q["passed"] and "global random state" in q["message"]
+    assert "different seeds gave identical values" in q["message"]
+
+
+def test_infinite_loops_are_interrupted(graded):
+    r = graded["reports"]["infinite_loop"]
+    assert r["status"] == "graded" and "timed out" in r["error"]
+    q = _q(r, "sum_variance")
+    assert q["points"] == 0 and "timeout" in q["message"]
+    assert r["score"] == FULL - 2  # the looping top-level cell did not stop the others
+
+
+def test_killed_kernel(graded):
+    r = graded["reports"]["killed_kernel"]
+    assert r["status"] == "graded" and "killed the kernel" in r["error"]
+    q = _q(r, "lecun_uniform")
+    assert q["points"] == 0 and "killed the kernel" in q["message"]
+    assert r["score"] == FULL - 3  # cells after the os._exit cell still ran on a fresh kernel
+
+
+def test_output_flood_is_not_kept(graded):
+    r = graded["reports"]["flood"]
+    assert r["score"] == FULL and "printed" in r["error"]
+
+
+def test_patching_numpy_or_grading_in_the_notebook_changes_nothing(graded):
+    q = _q(graded["reports"]["tampered"], "lecun_normal")
+    assert not q["passed"] and "variance" in q["message"] and "3/fan_in" in q["message"]
+
+
+def test_library_reference_earns_zero(graded):
+    q = _q(graded["reports"]["library_reference"], "lecun_uniform")
+    assert q["points"] == 0 and "library's own course_utils.initializers.lecun_uniform" in q["message"]
+
+
+def test_missing_name(graded):
+    q = _q(graded["reports"]["missing_name"], "sum_variance")
+    assert q["points"] == 0 and "not defined" in q["message"]
+
+
+def test_not_json_is_an_error_report(graded):
+    r = graded["reports"]["not_json"]
+    assert r["status"] == "error" and r["score"] == 0 and "not a readable notebook" in r["error"]
+
+
+def test_gradebook_has_a_row_per_submission_with_points_per_question(graded):
+    rows = list(csv.DictReader(graded["csv"].open()))
+    assert len(rows) == len(graded["files"])
+    sol = next(r for r in rows if r["submission"].endswith("solutions/03_lecun.ipynb"))
+    assert float(sol["lecun_normal"]) == 3.0 and float(sol["score"]) == FULL
+    err = next(r for r in rows if r["submission"].endswith("not_json.ipynb"))
+    assert err["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["does/not/exist.ipynb"], ["--jobs", "0", "solutions"], ["--timeout", "-1", "solutions"]],
+)
+def test_usage_errors_exit_2(args):
+    proc = subprocess.run([sys.executable, "-m", "course_utils.grade", *args],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
