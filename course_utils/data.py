@@ -58,7 +58,9 @@ def _as_generator(rng: np.random.Generator | int) -> np.random.Generator:
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}"
+    )
 
 
 def _check_count(name: str, value: int, minimum: int = 0) -> int:
@@ -83,7 +85,9 @@ def _class_sizes(n: int, k: int) -> np.ndarray:
     return sizes
 
 
-def _finish(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _finish(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle the points (so classes are interleaved) and fix the dtypes."""
     order = rng.permutation(len(y))
     return x[order].astype(np.float32), y[order].astype(np.int64)
@@ -355,9 +359,7 @@ def make_dataset(name: str, rng: np.random.Generator | int, **kwargs) -> Dataset
     return generator(rng, **kwargs)
 
 
-def standardize(
-    x_train: np.ndarray, *others: np.ndarray
-) -> tuple[np.ndarray, ...]:
+def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
     """Centre and scale every column with the training split's mean and standard deviation.
 
     ``x' = (x - mean(x_train)) / std(x_train)``; the test split is transformed with the
@@ -380,8 +382,6 @@ def standardize(
     for i, x in enumerate(others):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != x_train.shape[1]:
-            raise ValueError(
-                f"others[{i}] must have shape (n, {x_train.shape[1]}), got {x.shape}"
-            )
+            raise ValueError(f"others[{i}] must have shape (n, {x_train.shape[1]}), got {x.shape}")
         out.append(((x - mean) / std).astype(np.float32))
     return tuple(out)

@@ -810,7 +810,7 @@ def gradient_descent_1d(
     --------
     >>> path, n = gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.25, tol=1e-3)
     >>> n, float(path[1])
-    (10, 0.5)
+    (11, 0.5)
     """
     lr = float(lr)
     tol = float(tol)

@@ -198,7 +198,7 @@ def apply_init(
     Examples
     --------
     >>> model = apply_init(build_mlp([784, 256, 10], "relu"), "he_normal", rng=0)
-    >>> round(float(model[0].weight.var()) * 784, 1)
+    >>> round(model[0].weight.detach().var().item() * 784, 1)
     2.0
     """
     if isinstance(scheme, str):
