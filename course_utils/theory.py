@@ -1,0 +1,588 @@
+"""Predicted per-layer variances, forward and backward, and the statistics to compare them with.
+
+The recursions
+--------------
+For ``z_l = a_{l-1} @ W_l`` with i.i.d. zero-mean weights of variance :math:`v_l`, independent of
+the activations, every pre-activation has mean 0 and
+
+.. math:: q_l = \\operatorname{Var}(z_l) = n_{l-1}\\, v_l\\, E[a_{l-1}^2],
+          \\qquad E[a_l^2] = E_{z \\sim N(0, q_l)}[f(z)^2],
+
+with :math:`E[a_0^2] = E[x^2]` (``input_var``). The *second moment* of the input enters, not its
+variance: a ReLU's output has mean :math:`\\sqrt{q/2\\pi} \\ne 0` and :math:`E[a^2] = q/2`, so
+He et al.'s ``Var(w) = 2/n`` is needed where LeCun/Glorot's ``1/n`` was derived for zero-mean
+inputs. Backwards, with :math:`g_l = \\partial L / \\partial a_l` and
+:math:`\\delta_l = g_l \\odot f'(z_l)`:
+
+.. math:: E[g_{l-1}^2] = n_l\\, v_l\\, E[f'(z_l)^2]\\, E[g_l^2]
+
+(assuming, as Glorot & Bengio and He et al. do, that the backward weights and signals are
+independent of the forward ones). For linear layers both recursions are exact in expectation over
+the weights; for ReLU too, because :math:`E[\\mathrm{relu}(z)^2] = E[z^2]/2` for every symmetric
+``z``. For smooth activations the Gaussian form of ``z`` is the wide-layer (mean-field) limit.
+
+Equal widths and Glorot on a ReLU net give :math:`q_l = q_{l-1}/2`: the std halves every two
+layers, :math:`2^{-(L-1)/2}` after ``L`` layers (about 4e-5 at L = 30); He gives
+:math:`q_l = q_{l-1}`.
+
+References
+----------
+- X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward neural
+  networks" (2010).
+- K. He, X. Zhang, S. Ren, J. Sun, "Delving Deep into Rectifiers" (2015).
+- B. Poole, S. Lahiri, M. Raghu, J. Sohl-Dickstein, S. Ganguli, "Exponential expressivity in deep
+  neural networks through transient chaos" (2016).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from course_utils.activations import Activation
+from course_utils.initializers import INITIALIZERS
+from course_utils.network import (
+    ActivationSpec,
+    Gradients,
+    Trace,
+    _check_widths,
+    forward,
+    resolve_activations,
+)
+
+__all__ = [
+    "VariancePrediction",
+    "weight_variance",
+    "predict",
+    "forward_variance",
+    "backward_variance",
+    "predicted_std",
+    "layer_stats",
+    "trace_stats",
+    "saturation_fraction",
+    "dead_fraction",
+    "update_ratio",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Var(w) of every scheme
+# --------------------------------------------------------------------------------------------
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+def weight_variance(
+    scheme: str | Callable[..., np.ndarray],
+    fan_in: int,
+    fan_out: int,
+    *,
+    multiplier: float = 1.0,
+    **scheme_kwargs: Any,
+) -> float:
+    """:math:`\\operatorname{Var}(w)` of one weight of a ``(fan_in, fan_out)`` layer drawn by ``scheme``.
+
+    ==================  ===========================================================
+    scheme              Var(w)
+    ==================  ===========================================================
+    zeros, constant     0 (every weight equal: no spread; the recursions do not apply)
+    random_normal       ``std**2`` (default std 0.01)
+    random_uniform      ``limit**2 / 3`` (default limit 0.05)
+    lecun_*             ``1 / fan_in``
+    glorot_*            ``2 / (fan_in + fan_out)``
+    he_*                ``2 / fan_in`` (``mode="fan_out"``: ``2 / fan_out``)
+    variance_scaling    ``scale / fan`` for its ``mode`` (fan never below 1)
+    orthogonal          ``gain**2 / max(fan_in, fan_out)``
+    ==================  ===========================================================
+
+    Orthogonal: with ``fan_in >= fan_out`` the columns are orthonormal, so each column's
+    ``fan_in`` squared entries sum to 1 and, by symmetry, each has mean square ``1 / fan_in``;
+    when the matrix is wide the rows are orthonormal and it is ``1 / fan_out``.
+
+    Parameters
+    ----------
+    scheme : str or callable
+        A name from ``INITIALIZERS``. A callable is measured instead: one ``(fan_in, fan_out)``
+        matrix drawn with ``numpy.random.default_rng(0)``, its mean square.
+    fan_in, fan_out : int
+    multiplier : float
+        The weights are ``multiplier * scheme(...)``, so the variance is multiplied by
+        ``multiplier**2``.
+    **scheme_kwargs
+        As for the initializer (``std=``, ``limit=``, ``gain=``, ``mode=``, ``scale=``, ...).
+
+    Examples
+    --------
+    >>> weight_variance("he_normal", 256, 128)
+    0.0078125
+    >>> weight_variance("random_normal", 500, 500, std=0.01)
+    0.0001
+    """
+    m2 = _real("multiplier", multiplier) ** 2
+    for name, n in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {n!r}")
+    kw = dict(scheme_kwargs)
+    kw.pop("layout", None)
+    kw.pop("dtype", None)
+    if callable(scheme) and not isinstance(scheme, str):
+        w = np.asarray(scheme((fan_in, fan_out), np.random.default_rng(0), **kw), dtype=np.float64)
+        return m2 * float(np.mean(w**2))
+    if not isinstance(scheme, str):
+        raise TypeError(f"scheme must be a name or a callable, got {type(scheme).__name__}")
+
+    def take(**defaults: Any) -> dict[str, Any]:
+        unknown = set(kw) - set(defaults)
+        if unknown:
+            raise ValueError(f"scheme {scheme!r} does not take {', '.join(sorted(unknown))}")
+        return {**defaults, **kw}
+
+    if scheme in ("zeros",):
+        take()
+        return 0.0
+    if scheme == "constant":
+        take(value=1.0)
+        return 0.0
+    if scheme == "random_normal":
+        return m2 * _real("std", take(std=0.01)["std"]) ** 2
+    if scheme == "random_uniform":
+        return m2 * _real("limit", take(limit=0.05)["limit"]) ** 2 / 3.0
+    if scheme in ("lecun_normal", "lecun_uniform"):
+        take()
+        return m2 / fan_in
+    if scheme in ("glorot_normal", "glorot_uniform"):
+        take()
+        return m2 * 2.0 / (fan_in + fan_out)
+    if scheme in ("he_normal", "he_uniform"):
+        mode = take(mode="fan_in")["mode"]
+        if mode not in ("fan_in", "fan_out"):
+            raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        return m2 * 2.0 / (fan_in if mode == "fan_in" else fan_out)
+    if scheme == "variance_scaling":
+        p = take(scale=1.0, mode="fan_in", distribution="normal")
+        fans = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
+        if p["mode"] not in fans:
+            raise ValueError(f"mode must be one of {', '.join(fans)}, got {p['mode']!r}")
+        return m2 * _real("scale", p["scale"]) / max(1.0, fans[p["mode"]])
+    if scheme == "orthogonal":
+        return m2 * _real("gain", take(gain=1.0)["gain"]) ** 2 / max(fan_in, fan_out)
+    if scheme in INITIALIZERS:  # a scheme added to the registry later: measure it
+        return weight_variance(INITIALIZERS[scheme], fan_in, fan_out, multiplier=multiplier, **kw)
+    raise ValueError(
+        f"scheme must be one of {', '.join(map(repr, INITIALIZERS))} or a callable; got {scheme!r}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the recursions
+# --------------------------------------------------------------------------------------------
+@dataclass
+class VariancePrediction:
+    """Predicted per-layer moments, one entry per layer ``l = 1..L`` (arrays of length L).
+
+    Attributes
+    ----------
+    widths : list of int
+    weight_var : ndarray
+        :math:`v_l = \\operatorname{Var}(w)` of each layer.
+    pre_activation_var : ndarray
+        :math:`q_l = \\operatorname{Var}(z_l) = E[z_l^2]` (pre-activations have mean 0).
+    activation_second_moment : ndarray
+        :math:`E[a_l^2]`.
+    activation_mean : ndarray
+        :math:`E[a_l]`.
+    activation_var : ndarray
+        :math:`\\operatorname{Var}(a_l) = E[a_l^2] - E[a_l]^2`.
+    grad_var : ndarray
+        :math:`E[(\\partial L/\\partial a_l)^2]`; the last entry is ``grad_output_var``.
+    pre_activation_grad_var : ndarray
+        :math:`E[(\\partial L/\\partial z_l)^2] = E[f'(z_l)^2]\\,E[(\\partial L/\\partial a_l)^2]`.
+    weight_grad_var : ndarray
+        Per example: :math:`E[(\\partial L/\\partial W_l)^2] = E[a_{l-1}^2]\\,
+        E[(\\partial L/\\partial z_l)^2]`.
+    input_grad_var : float
+        :math:`E[(\\partial L/\\partial x)^2]`.
+    """
+
+    widths: list[int]
+    weight_var: np.ndarray
+    pre_activation_var: np.ndarray
+    activation_second_moment: np.ndarray
+    activation_mean: np.ndarray
+    activation_var: np.ndarray
+    grad_var: np.ndarray
+    pre_activation_grad_var: np.ndarray
+    weight_grad_var: np.ndarray
+    input_grad_var: float
+
+    @property
+    def pre_activation_std(self) -> np.ndarray:
+        """:math:`\\sqrt{q_l}`."""
+        return np.sqrt(self.pre_activation_var)
+
+    @property
+    def activation_std(self) -> np.ndarray:
+        """Std of :math:`a_l` (around its mean)."""
+        return np.sqrt(np.maximum(self.activation_var, 0.0))
+
+    @property
+    def grad_std(self) -> np.ndarray:
+        """Root mean square of :math:`\\partial L/\\partial a_l`."""
+        return np.sqrt(self.grad_var)
+
+
+def _weight_variances(
+    widths: list[int], scheme: Any, multiplier: float, scheme_kwargs: dict[str, Any]
+) -> np.ndarray:
+    if isinstance(scheme, Sequence) and not isinstance(scheme, str):
+        v = np.asarray(scheme, dtype=np.float64)
+        if v.shape != (len(widths) - 1,) or np.any(v < 0):
+            raise ValueError(
+                f"scheme given as variances must be {len(widths) - 1} numbers >= 0, got {scheme!r}"
+            )
+        return v * multiplier**2
+    return np.array(
+        [
+            weight_variance(scheme, n_in, n_out, multiplier=multiplier, **scheme_kwargs)
+            for n_in, n_out in zip(widths[:-1], widths[1:], strict=True)
+        ]
+    )
+
+
+def predict(
+    widths: Sequence[int],
+    scheme: str | Callable[..., np.ndarray] | Sequence[float],
+    activation: ActivationSpec,
+    *,
+    input_var: float = 1.0,
+    grad_output_var: float = 1.0,
+    output_activation: str | Activation | None = None,
+    multiplier: float = 1.0,
+    **scheme_kwargs: Any,
+) -> VariancePrediction:
+    """Predicted moments of every layer, forward and backward.
+
+    Parameters
+    ----------
+    widths : list of int
+        ``[n_0, n_1, ..., n_L]``; any widths (a funnel is fine).
+    scheme : str, callable, or list of L floats
+        An initializer name (see :func:`weight_variance`), a callable, or the weight variances
+        themselves.
+    activation : str, Activation, or a list of L
+    input_var : float
+        :math:`E[x^2]` of each input feature (its variance when zero-mean).
+    grad_output_var : float
+        :math:`E[(\\partial L/\\partial a_L)^2]`, where the backward recursion starts.
+    output_activation : optional
+        Replaces the last layer's activation.
+    multiplier : float
+        Weights scaled by this factor (variance by its square).
+    **scheme_kwargs
+        For the scheme (``std=``, ``gain=``, ``mode=``, ...).
+
+    Returns
+    -------
+    VariancePrediction
+
+    Examples
+    --------
+    >>> p = predict([100] * 4, "he_normal", "relu")
+    >>> p.pre_activation_var.tolist()
+    [2.0, 2.0, 2.0]
+    >>> p = predict([100] * 4, "glorot_normal", "relu")
+    >>> p.pre_activation_var.tolist()
+    [1.0, 0.5, 0.25]
+    """
+    widths = _check_widths(widths)
+    depth = len(widths) - 1
+    acts = resolve_activations(activation, depth, output_activation)
+    iv = _real("input_var", input_var)
+    gv = _real("grad_output_var", grad_output_var)
+    if iv < 0 or gv < 0:
+        raise ValueError("input_var and grad_output_var must be >= 0")
+    v = _weight_variances(widths, scheme, _real("multiplier", multiplier), scheme_kwargs)
+
+    q = np.empty(depth)
+    m2 = np.empty(depth)
+    mu = np.empty(depth)
+    d2 = np.empty(depth)
+    prev = iv
+    for i, f in enumerate(acts):
+        q[i] = widths[i] * v[i] * prev
+        m2[i] = float(f.second_moment(q[i]))
+        mu[i] = float(f.mean(q[i]))
+        d2[i] = float(f.derivative_second_moment(q[i]))
+        prev = m2[i]
+    g = np.empty(depth)
+    gz = np.empty(depth)
+    g[-1] = gv
+    for i in range(depth - 1, -1, -1):
+        gz[i] = d2[i] * g[i]
+        below = widths[i + 1] * v[i] * gz[i]
+        if i:
+            g[i - 1] = below
+        else:
+            input_grad = below
+    a_prev = np.concatenate([[iv], m2[:-1]])
+    return VariancePrediction(
+        widths=widths,
+        weight_var=v,
+        pre_activation_var=q,
+        activation_second_moment=m2,
+        activation_mean=mu,
+        activation_var=m2 - mu**2,
+        grad_var=g,
+        pre_activation_grad_var=gz,
+        weight_grad_var=a_prev * gz,
+        input_grad_var=float(input_grad),
+    )
+
+
+def forward_variance(
+    widths: Sequence[int],
+    scheme: str | Callable[..., np.ndarray] | Sequence[float],
+    activation: ActivationSpec,
+    *,
+    input_var: float = 1.0,
+    **kwargs: Any,
+) -> np.ndarray:
+    """Predicted :math:`\\operatorname{Var}(z_l)` of the pre-activations, ``l = 1..L``.
+
+    Shorthand for ``predict(...).pre_activation_var``; see :func:`predict`.
+
+    Examples
+    --------
+    >>> forward_variance([64, 64, 64], "lecun_normal", "linear").tolist()
+    [1.0, 1.0]
+    """
+    return predict(widths, scheme, activation, input_var=input_var, **kwargs).pre_activation_var
+
+
+def backward_variance(
+    widths: Sequence[int],
+    scheme: str | Callable[..., np.ndarray] | Sequence[float],
+    activation: ActivationSpec,
+    *,
+    grad_output_var: float = 1.0,
+    **kwargs: Any,
+) -> np.ndarray:
+    """Predicted :math:`E[(\\partial L/\\partial a_l)^2]` for ``l = 0..L`` (``l = 0`` is ``dL/dx``).
+
+    Length ``L + 1``, ordered from the input up; the last entry is ``grad_output_var``.
+    A funnel shows LeCun's backward drift, a factor ``n_l / n_{l-1}`` per layer:
+
+    Examples
+    --------
+    >>> backward_variance([400, 200, 100], "lecun_normal", "linear").tolist()
+    [0.25, 0.5, 1.0]
+    """
+    p = predict(widths, scheme, activation, grad_output_var=grad_output_var, **kwargs)
+    return np.concatenate([[p.input_grad_var], p.grad_var])
+
+
+def predicted_std(
+    depth: int,
+    scheme: str | Callable[..., np.ndarray],
+    activation: str | Activation,
+    *,
+    width: int = 256,
+    input_std: float = 1.0,
+    **scheme_kwargs: Any,
+) -> float:
+    """Predicted std of the last pre-activation :math:`z_L` of a ``depth``-layer network.
+
+    All layers have ``width`` units, the input has ``width`` features with
+    :math:`E[x^2] =` ``input_std**2``, no biases. Returns :math:`\\sqrt{q_L}` from
+    :func:`predict`. With unit-variance input this is also the ratio ``std(z_L) / std(x)``.
+
+    For fan-based schemes the width cancels: Glorot on ReLU gives :math:`q_1 = 1`, then a factor
+    1/2 per layer, :math:`2^{-(L-1)/2}` (:math:`2^{-14.5} \\approx 4.3 \\times 10^{-5}` at
+    ``L = 30``), while He keeps :math:`\\sqrt 2` at every depth (the ReLU outputs have
+    :math:`E[a^2] = q/2 = 1`).
+
+    Examples
+    --------
+    >>> predicted_std(30, "glorot_normal", "relu") == 2 ** -14.5
+    True
+    >>> round(predicted_std(30, "he_normal", "relu"), 6)
+    1.414214
+    """
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
+        raise ValueError(f"depth must be an int >= 1, got {depth!r}")
+    if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
+        raise ValueError(f"width must be an int >= 1, got {width!r}")
+    s = _real("input_std", input_std)
+    p = predict([int(width)] * (int(depth) + 1), scheme, activation, input_var=s * s, **scheme_kwargs)
+    return float(math.sqrt(p.pre_activation_var[-1]))
+
+
+# --------------------------------------------------------------------------------------------
+# statistics of a simulated network
+# --------------------------------------------------------------------------------------------
+def layer_stats(
+    weights: Sequence[np.ndarray], x: np.ndarray, activation: ActivationSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of each layer's activations :math:`a_1, ..., a_L` over batch and units.
+
+    Runs :func:`course_utils.network.forward` and summarises every entry of each
+    ``(batch, n_l)`` activation array (in float64).
+
+    Returns
+    -------
+    (means, stds) : two float64 ndarrays of length L
+
+    Examples
+    --------
+    >>> w = [np.full((2, 3), 0.5, np.float32)]
+    >>> means, stds = layer_stats(w, np.array([[1.0, 1.0], [-1.0, -1.0]]), "relu")
+    >>> means.tolist(), stds.tolist()
+    ([0.5], [0.5])
+    """
+    trace = forward(x, weights, activation)
+    means = np.array([float(np.mean(a, dtype=np.float64)) for a in trace.activations])
+    stds = np.array([float(np.std(a, dtype=np.float64)) for a in trace.activations])
+    return means, stds
+
+
+def trace_stats(trace: Trace, grads: Gradients | None = None) -> dict[str, np.ndarray]:
+    """Per-layer summaries of a :class:`Trace` (and :class:`Gradients`), to set beside theory.
+
+    Every value is a float64 array of length L, over all entries of the layer:
+    ``pre_activation_mean/std/second_moment``, ``activation_mean/std/second_moment``, and with
+    ``grads``: ``grad_second_moment`` (of :math:`\\partial L/\\partial a_l`; compare with
+    :attr:`VariancePrediction.grad_var`), ``grad_std``, ``weight_grad_norm`` (Frobenius).
+
+    Examples
+    --------
+    >>> t = forward(np.ones((4, 2)), [np.ones((2, 2), np.float32)], "linear")
+    >>> trace_stats(t)["activation_second_moment"].tolist()
+    [4.0]
+    """
+    out: dict[str, np.ndarray] = {}
+    for key, arrays in (("pre_activation", trace.pre_activations), ("activation", trace.activations)):
+        out[f"{key}_mean"] = np.array([np.mean(a, dtype=np.float64) for a in arrays])
+        out[f"{key}_std"] = np.array([np.std(a, dtype=np.float64) for a in arrays])
+        out[f"{key}_second_moment"] = np.array(
+            [np.mean(np.square(a, dtype=np.float64)) for a in arrays]
+        )
+    if grads is not None:
+        gs = [g for g in grads.activations if g is not None]
+        out["grad_second_moment"] = np.array([np.mean(np.square(g, dtype=np.float64)) for g in gs])
+        out["grad_std"] = np.array([np.std(g, dtype=np.float64) for g in gs])
+        out["weight_grad_norm"] = np.array(
+            [np.linalg.norm(np.asarray(g, dtype=np.float64)) for g in grads.weights]
+        )
+    return out
+
+
+def _per_layer(a: np.ndarray | Sequence[np.ndarray], fn: Callable[[np.ndarray], float]):
+    if isinstance(a, Trace):
+        a = a.activations
+    if isinstance(a, np.ndarray):
+        return fn(a)
+    if isinstance(a, Sequence) and not isinstance(a, str):
+        return np.array([fn(np.asarray(x)) for x in a])
+    raise TypeError(
+        f"a must be an array, a list of arrays (one per layer) or a Trace, got {type(a).__name__}"
+    )
+
+
+def saturation_fraction(
+    a: np.ndarray | Sequence[np.ndarray] | Trace, threshold: float = 0.99
+) -> float | np.ndarray:
+    """Fraction of tanh outputs in saturation, :math:`|a| > \\text{threshold}` (default 0.99).
+
+    There :math:`\\tanh' = 1 - a^2 < 0.02`, so almost no gradient passes (lecture 02).
+
+    Parameters
+    ----------
+    a : array, list of arrays, or Trace
+        One activation array, or one per layer (``trace.activations``).
+    threshold : float in (0, 1]
+        For scaled tanh use a fraction of 1.7159.
+
+    Returns
+    -------
+    float for one array; float64 ndarray of length L for a list or a Trace.
+
+    Examples
+    --------
+    >>> saturation_fraction(np.array([0.0, 0.5, 0.995, -1.0]))
+    0.5
+    """
+    t = _real("threshold", threshold)
+    if t <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    return _per_layer(a, lambda x: float(np.mean(np.abs(x) > t)))
+
+
+def dead_fraction(
+    a: np.ndarray | Sequence[np.ndarray] | Trace, per: str = "entry"
+) -> float | np.ndarray:
+    """Fraction of ReLU outputs that are exactly 0.
+
+    Parameters
+    ----------
+    a : array (batch, units), list of them, or Trace
+    per : {"entry", "unit"}
+        ``"entry"``: fraction of all entries equal to 0 (about 1/2 for a healthy ReLU layer).
+        ``"unit"``: fraction of units (columns) that are 0 for *every* example of the batch -
+        dead units, which get no gradient at all.
+
+    Returns
+    -------
+    float for one array; float64 ndarray of length L for a list or a Trace.
+
+    Examples
+    --------
+    >>> a = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    >>> dead_fraction(a), round(dead_fraction(a, per="unit"), 4)
+    (0.6666666666666666, 0.3333)
+    """
+    if per == "entry":
+        return _per_layer(a, lambda x: float(np.mean(x == 0)))
+    if per == "unit":
+
+        def unit(x: np.ndarray) -> float:
+            if x.ndim != 2:
+                raise ValueError(f"a must be 2-D (batch, units) for per='unit', got {x.shape}")
+            return float(np.mean(np.all(x == 0, axis=0)))
+
+        return _per_layer(a, unit)
+    raise ValueError(f"per must be 'entry' or 'unit', got {per!r}")
+
+
+def update_ratio(
+    weights: Sequence[np.ndarray], grads: Gradients | Sequence[np.ndarray], lr: float
+) -> np.ndarray:
+    """Update-to-data ratio of each layer, :math:`\\text{lr}\\,\\lVert \\nabla W_l \\rVert /
+    \\lVert W_l \\rVert` (Frobenius norms).
+
+    A rule of thumb (Karpathy's CS231n notes) puts healthy values near 1e-3; far below, the
+    layer barely learns; far above, it is unstable. ``inf`` for an all-zero layer with a non-zero
+    gradient, ``nan`` if both are zero.
+
+    Examples
+    --------
+    >>> update_ratio([np.ones((2, 2))], [np.ones((2, 2))], lr=0.01).tolist()
+    [0.01]
+    """
+    gs = grads.weights if isinstance(grads, Gradients) else grads
+    if len(gs) != len(weights):
+        raise ValueError(f"grads has {len(gs)} layers but weights has {len(weights)}")
+    lr_f = _real("lr", lr)
+    out = []
+    for w, g in zip(weights, gs, strict=True):
+        wn = float(np.linalg.norm(np.asarray(w, dtype=np.float64)))
+        gn = lr_f * float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.append(np.float64(gn) / np.float64(wn))
+    return np.array(out)
