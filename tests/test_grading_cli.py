@@ -50,17 +50,28 @@ def _variants() -> dict[str, callable]:
         _replace(nb, LECUN_UNIFORM_DEF, LECUN_UNIFORM_DEF + '\n    raise RuntimeError("boom")')
 
     def wrong_variance(nb):
-        _replace(nb, "np.sqrt(1.0 / fan_in), size=shape)", "np.sqrt(2.0 / (fan_in + _fo)), size=shape)")
-        _replace(nb, "fan_in, _ = fan_in_and_fan_out(shape, layout=layout)\n    return rng.normal",
-                 "fan_in, _fo = fan_in_and_fan_out(shape, layout=layout)\n    return rng.normal")
+        _replace(
+            nb, "np.sqrt(1.0 / fan_in), size=shape)", "np.sqrt(2.0 / (fan_in + _fo)), size=shape)"
+        )
+        _replace(
+            nb,
+            "fan_in, _ = fan_in_and_fan_out(shape, layout=layout)\n    return rng.normal",
+            "fan_in, _fo = fan_in_and_fan_out(shape, layout=layout)\n    return rng.normal",
+        )
 
     def wrong_shape(nb):
-        _replace(nb, "np.sqrt(1.0 / fan_in), size=shape).astype(dtype)",
-                 "np.sqrt(1.0 / fan_in), size=shape).astype(dtype).ravel()")
+        _replace(
+            nb,
+            "np.sqrt(1.0 / fan_in), size=shape).astype(dtype)",
+            "np.sqrt(1.0 / fan_in), size=shape).astype(dtype).ravel()",
+        )
 
     def global_state(nb):
-        _replace(nb, "rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)",
-                 "np.random.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)")
+        _replace(
+            nb,
+            "rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)",
+            "np.random.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)",
+        )
 
     def infinite_loop(nb):
         _insert_after_setup(nb, "while True:\n    pass")
@@ -86,8 +97,12 @@ def _variants() -> dict[str, callable]:
         )
 
     def library_reference(nb):
-        _replace(nb, LECUN_UNIFORM_DEF, "from course_utils.initializers import lecun_uniform\n\n"
-                 + LECUN_UNIFORM_DEF.replace("lecun_uniform", "_unused"))
+        _replace(
+            nb,
+            LECUN_UNIFORM_DEF,
+            "from course_utils.initializers import lecun_uniform\n\n"
+            + LECUN_UNIFORM_DEF.replace("lecun_uniform", "_unused"),
+        )
 
     def missing_name(nb):
         _replace(nb, "def sum_variance(", "def sum_of_variances(")
@@ -127,8 +142,20 @@ def graded(tmp_path_factory):
     files["not_json"] = bad
     before = {name: _digest(p) for name, p in files.items()}
     out_json, out_csv = folder / "grades.json", folder / "gradebook.csv"
-    cmd = [sys.executable, "-m", "course_utils.grade", *map(str, files.values()),
-           "--json", str(out_json), "--csv", str(out_csv), "--jobs", "2", "--timeout", "3"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "course_utils.grade",
+        *map(str, files.values()),
+        "--json",
+        str(out_json),
+        "--csv",
+        str(out_csv),
+        "--jobs",
+        "2",
+        "--timeout",
+        "3",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     reports = json.loads(out_json.read_text()) if out_json.exists() else []
     by_name = {name: r for name, r in zip(files, reports, strict=False)}
@@ -153,8 +180,15 @@ def test_exit_status_zero_and_one_report_per_submission(graded):
 
 def test_json_fields_exactly_as_designed(graded):
     for report in graded["reports"].values():
-        assert set(report) == {"submission", "exercise", "status", "score", "max_score",
-                               "questions", "error"}
+        assert set(report) == {
+            "submission",
+            "exercise",
+            "status",
+            "score",
+            "max_score",
+            "questions",
+            "error",
+        }
         for q in report["questions"]:
             assert set(q) == {"id", "points", "max_points", "passed", "message"}
 
@@ -166,11 +200,20 @@ def test_no_submission_file_changed(graded):
 
 def test_solution_gets_full_marks(graded):
     r = graded["reports"]["solution"]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == ("graded", "03_lecun", FULL, FULL)
+    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
+        "graded",
+        "03_lecun",
+        FULL,
+        FULL,
+    )
     assert r["error"] is None
     assert all(q["passed"] for q in r["questions"])
     assert [q["id"] for q in r["questions"]] == [
-        "fan_in_and_fan_out", "lecun_normal", "lecun_uniform", "sum_variance"]
+        "fan_in_and_fan_out",
+        "lecun_normal",
+        "lecun_uniform",
+        "sum_variance",
+    ]
 
 
 def test_blank_exercise_is_graded_zero(graded):
@@ -237,7 +280,9 @@ def test_patching_numpy_or_grading_in_the_notebook_changes_nothing(graded):
 
 def test_library_reference_earns_zero(graded):
     q = _q(graded["reports"]["library_reference"], "lecun_uniform")
-    assert q["points"] == 0 and "library's own course_utils.initializers.lecun_uniform" in q["message"]
+    assert (
+        q["points"] == 0 and "library's own course_utils.initializers.lecun_uniform" in q["message"]
+    )
 
 
 def test_missing_name(graded):
@@ -264,6 +309,11 @@ def test_gradebook_has_a_row_per_submission_with_points_per_question(graded):
     [[], ["does/not/exist.ipynb"], ["--jobs", "0", "solutions"], ["--timeout", "-1", "solutions"]],
 )
 def test_usage_errors_exit_2(args):
-    proc = subprocess.run([sys.executable, "-m", "course_utils.grade", *args],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "course_utils.grade", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2, proc.stderr

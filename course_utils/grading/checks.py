@@ -329,6 +329,8 @@ class InitializerCheck(QuestionCheck):
             if not out.ok:
                 continue
             value = out.value
+            if isinstance(value, np.ndarray) and value.dtype != self.dtype:
+                dtype_bad.append(str(value.dtype))
             if not isinstance(value, np.ndarray):
                 shape_bad.append(
                     f"{call.describe(name)} returned {type(value).__name__}, not an array"
@@ -339,8 +341,6 @@ class InitializerCheck(QuestionCheck):
                     f"{call.describe(name)} has shape {value.shape}, expected {tuple(shape)}"
                 )
                 continue
-            if value.dtype != self.dtype:
-                dtype_bad.append(str(value.dtype))
             if value.dtype.kind in "fiu":
                 arrays.append((tuple(shape), layout, value.astype(np.float64).ravel()))
         n_ok = sum(1 for _, o in samples if o.ok)
@@ -353,14 +353,15 @@ class InitializerCheck(QuestionCheck):
         else:
             shape_msg = "the returned array has the requested shape (dense and conv)"
         results.append(CheckResult("shape", n_ok == len(samples) and not shape_bad, shape_msg))
-        if n_ok == 0:
+        returned = [o.value for _, o in samples if o.ok and isinstance(o.value, np.ndarray)]
+        if not returned:
             dtype_ok, dtype_msg = False, NO_OUTPUT
         elif dtype_bad:
             dtype_ok = False
             dtype_msg = f"dtype is {dtype_bad[0]}, expected {self.dtype} (use .astype(dtype) or pass dtype=)"
         else:
-            dtype_ok, dtype_msg = bool(arrays), f"dtype {self.dtype}"
-        results.append(CheckResult("dtype", dtype_ok, dtype_msg))
+            dtype_ok, dtype_msg = True, f"dtype {self.dtype}"
+        results.append(CheckResult("dtype", dtype_ok, dtype_msg, weight=0.5))
 
         results.append(self._variance_check(arrays))
         results.append(self._mean_check(arrays))
@@ -376,7 +377,7 @@ class InitializerCheck(QuestionCheck):
 
     def _variance_check(self, arrays: list) -> CheckResult:
         if not arrays:
-            return CheckResult("variance", False, NO_OUTPUT)
+            return CheckResult("variance", False, NO_OUTPUT, weight=3.0)
         kurt = _standard_moments(self.family)[0]
         bad = []
         for shape, layout, x in arrays:
@@ -386,7 +387,9 @@ class InitializerCheck(QuestionCheck):
             if not abs(s2 - target) <= self.z * se:
                 bad.append((shape, layout, s2, target))
         if not bad:
-            return CheckResult("variance", True, f"sample variance matches {self.variance_label}")
+            return CheckResult(
+                "variance", True, f"sample variance matches {self.variance_label}", weight=3.0
+            )
         shape, layout, s2, target = bad[0]
         ratio = s2 / target if target > 0 else float("inf")
         msg = (
@@ -396,7 +399,7 @@ class InitializerCheck(QuestionCheck):
         guess = self._guess(arrays)
         if guess:
             msg += f"; your values match Var = {guess}"
-        return CheckResult("variance", False, msg)
+        return CheckResult("variance", False, msg, weight=3.0)
 
     def _guess(self, arrays: list) -> str | None:
         """Which mistaken formula (and fan layout) explains every measured variance best."""
@@ -423,7 +426,7 @@ class InitializerCheck(QuestionCheck):
 
     def _mean_check(self, arrays: list) -> CheckResult:
         if not arrays:
-            return CheckResult("mean", False, NO_OUTPUT)
+            return CheckResult("mean", False, NO_OUTPUT, weight=0.5)
         for shape, layout, x in arrays:
             target = self._target(shape, layout)
             if not abs(float(x.mean())) <= self.z * math.sqrt(target / x.size):
@@ -431,8 +434,9 @@ class InitializerCheck(QuestionCheck):
                     "mean",
                     False,
                     f"the mean for shape {shape} is {_fmt(float(x.mean()))}, not near 0",
+                    weight=0.5,
                 )
-        return CheckResult("mean", True, "mean near 0")
+        return CheckResult("mean", True, "mean near 0", weight=0.5)
 
     def _family_check(self, arrays: list) -> CheckResult:
         if not arrays:
@@ -554,6 +558,9 @@ def random_initializer(
     layouts : layouts to probe; ``"out_in"`` calls pass ``layout="out_in"``.
     dtype : expected dtype of the result.
     kwargs : extra keyword arguments for every call (e.g. ``{"mode": "fan_out"}``).
+    Weights of the checks in the question's points: variance 3, dtype and mean 0.5, every other
+    check (runs, shape, distribution, bound, same seed, different seeds, rng only) 1.
+
     z : tolerance in standard errors. The sample variance ``s^2`` of ``N`` draws has standard
         error ``Var * sqrt((kurtosis - 1) / N)``; ``z = 5`` fails a correct answer with
         probability about 6e-7 per comparison.

@@ -305,7 +305,8 @@ def run_question(namespace: dict, request: dict) -> dict:
     outcomes: list[dict] = []
     for call in calls:
         if outcomes and str(outcomes[-1].get("error", "")).startswith(("timeout", "interrupted")):
-            outcomes.append({"ok": False, "error": outcomes[-1]["error"] + " (earlier call)"})
+            error = str(outcomes[-1]["error"]).removesuffix(" (an earlier call)")
+            outcomes.append({"ok": False, "error": error + " (an earlier call)"})
             continue
         outcomes.append(call_one(obj, call, limit))
     answer["outcomes"] = outcomes

@@ -1,0 +1,280 @@
+"""In-process tests of the grading library: checks, verdicts, codec, registry, generator."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_utils import initializers
+from course_utils.grading import (
+    Call,
+    check,
+    deterministic,
+    get_question,
+    harness,
+    question,
+    questions_for,
+    random_initializer,
+    run_checks,
+    value,
+)
+from course_utils.grading.build import make_exercise
+from course_utils.grading.checks import Outcome, _kurtosis_se, _standard_moments
+from course_utils.grading.judge import judge, request_for
+
+
+# ---- student-like implementations ----------------------------------------------------------
+def own_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+    fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+    return rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape).astype(dtype)
+
+
+def own_uniform(shape, rng, *, layout="in_out", dtype=np.float32):
+    fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+    a = np.sqrt(3.0 / fan_in)
+    return rng.uniform(-a, a, size=shape).astype(dtype)
+
+
+def fan_out_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+    _, fan_out = initializers.fan_in_and_fan_out(shape, layout=layout)
+    return rng.normal(0.0, np.sqrt(1.0 / fan_out), size=shape).astype(dtype)
+
+
+def global_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+    fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+    return np.random.normal(0.0, np.sqrt(1.0 / fan_in), size=shape).astype(dtype)  # noqa: NPY002
+
+
+def float64_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+    return own_normal(shape, rng, layout=layout, dtype=np.float64)
+
+
+def flat_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+    return own_normal(shape, rng, layout=layout, dtype=dtype).ravel()
+
+
+def fixed_seed_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+    return own_normal(shape, np.random.default_rng(0), layout=layout, dtype=dtype)
+
+
+def stub(shape, rng, *, layout="in_out", dtype=np.float32):
+    raise NotImplementedError("Replace this line with your solution.")
+
+
+def _failed(result):
+    return {c.name: c.message for c in result.checks if not c.passed}
+
+
+# ---- random initializer checks -------------------------------------------------------------
+def test_correct_initializers_pass_every_visible_check():
+    for qid, fn in (("lecun_normal", own_normal), ("lecun_uniform", own_uniform)):
+        r = run_checks(qid, fn)
+        assert r.passed and r.points == r.max_points, _failed(r)
+
+
+def test_correct_initializers_pass_the_hidden_checks_for_many_grader_draws():
+    """A correct answer must not lose points by chance. Each comparison allows z = 5 standard
+    errors: the sample variance s^2 of N draws has SE = Var * sqrt((kurtosis - 1) / N)
+    (sqrt(2/N) for a normal, sqrt(0.8/N) for a uniform), the mean SE = sqrt(Var / N), the
+    sample kurtosis the delta-method SE of ``_kurtosis_se``. Two-sided P(|Z| > 5) = 5.7e-7 per
+    comparison, about 1e-5 over the ~20 comparisons of a question, so 30 draws (seeds 0..29,
+    fixed) pass unless the tolerance is wrong."""
+    for qid, fn in (("lecun_normal", own_normal), ("lecun_uniform", own_uniform)):
+        q = get_question(qid)
+        for seed in range(30):
+            calls = q.check.calls(np.random.default_rng(seed))
+            answer = harness.run_question({q.name: fn}, request_for(q, calls, time_limit=10))
+            r = judge(q, calls, answer)
+            assert r.passed, (qid, seed, _failed(r))
+
+
+@pytest.mark.parametrize(
+    "fn, failing, words",
+    [
+        (fan_out_normal, "variance", "1/fan_out"),
+        (global_normal, "uses only rng", "global random state"),
+        (float64_normal, "dtype", "float64"),
+        (flat_normal, "shape", "expected"),
+        (fixed_seed_normal, "different seeds differ", "rng argument is ignored"),
+        (own_uniform, "distribution", "look uniform"),
+    ],
+)
+def test_each_mistake_fails_its_check_with_a_hint(fn, failing, words):
+    r = run_checks("lecun_normal", fn)
+    failed = _failed(r)
+    assert failing in failed and words in failed[failing], failed
+    assert 0 < r.points < r.max_points
+
+
+def test_wrong_variance_is_detected_on_the_hidden_shapes_too():
+    """1/fan_out differs from 1/fan_in by the factor fan_in / fan_out, at least 2.5 on the
+    grader's dense shapes: far outside 5 standard errors (at most 11% for N >= 4096 draws)."""
+    q = get_question("lecun_normal")
+    for seed in range(10):
+        calls = q.check.calls(np.random.default_rng(seed))
+        answer = harness.run_question(
+            {q.name: fan_out_normal}, request_for(q, calls, time_limit=10)
+        )
+        assert "variance" in _failed(judge(q, calls, answer))
+
+
+def test_the_uniform_bound_is_checked():
+    def too_wide(shape, rng, *, layout="in_out", dtype=np.float32):
+        fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+        return rng.uniform(-np.sqrt(1 / fan_in), np.sqrt(1 / fan_in), size=shape).astype(dtype)
+
+    failed = _failed(run_checks("lecun_uniform", too_wide))
+    assert "bound" in failed and "factor 3 is missing" in failed["variance"]
+
+
+def test_kurtosis_standard_error_matches_the_normal_formula():
+    """For a normal, N Var(b2) -> 24 (the textbook result); uniform moments 9/5, 27/7, 9."""
+    assert _kurtosis_se("normal", 24) == pytest.approx(1.0)
+    assert _standard_moments("uniform")[0] == pytest.approx(1.8)
+    m4 = _standard_moments("truncated_normal")[0]
+    z = np.random.default_rng(0).standard_normal(2_000_000)
+    z = z[np.abs(z) < 2]
+    assert m4 == pytest.approx(np.mean(z**4) / np.mean(z**2) ** 2, abs=0.01)
+
+
+# ---- library reference, stubs, never raising -----------------------------------------------
+def test_the_library_reference_earns_zero_even_when_wrapped():
+    def wrapper(shape, rng, *, layout="in_out", dtype=np.float32):
+        return initializers.variance_scaling(shape, rng, layout=layout, dtype=dtype)
+
+    for fn in (initializers.lecun_normal, wrapper):
+        r = run_checks("lecun_normal", fn)
+        assert r.points == 0 and "library's own" in r.message
+
+
+def test_using_a_library_helper_that_is_not_the_answer_is_fine():
+    r = run_checks("lecun_normal", own_normal)  # calls initializers.fan_in_and_fan_out
+    assert r.passed
+
+
+@pytest.mark.parametrize("obj", [stub, 42, None, "text", lambda: 1 / 0])
+def test_check_never_raises_and_prints_a_verdict(obj, capsys):
+    check("lecun_normal", obj)
+    out = capsys.readouterr().out
+    assert out.startswith("lecun_normal: 0 / 3 points")
+
+
+def test_check_on_a_stub_says_not_implemented(capsys):
+    check("lecun_normal", stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_check_unknown_question_and_missing_name(capsys):
+    check("no_such_question", own_normal)
+    assert "unknown question" in capsys.readouterr().out
+    check("sum_variance")  # not defined in this module's globals
+    assert "not defined yet" in capsys.readouterr().out
+
+
+def test_check_leaves_the_global_random_state_alone():
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
+    check("lecun_normal", global_normal)
+    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
+
+
+def test_check_stops_a_hanging_function():
+    def slow(n, var_w, var_x, mean_x=0.0):
+        while True:
+            pass
+
+    r = run_checks("sum_variance", slow, time_limit=0.2)
+    assert r.points == 0 and "timeout" in r.message
+
+
+# ---- deterministic questions ---------------------------------------------------------------
+def test_fan_question_partial_credit_per_group():
+    def dense_only(shape, *, layout="in_out"):
+        return shape[0], shape[1]
+
+    r = run_checks("fan_in_and_fan_out", dense_only)
+    failed = _failed(r)
+    assert "dense" not in failed and "conv in_out" in failed and "fewer than 2 dims" in failed
+    assert r.points == pytest.approx(0.5)
+
+
+def test_sum_variance_ignoring_the_mean_gets_half():
+    r = run_checks("sum_variance", lambda n, var_w, var_x, mean_x=0.0: n * var_w * var_x)
+    assert r.points == 1.0 and "E[x^2]" in r.message
+
+
+# ---- codec ---------------------------------------------------------------------------------
+def test_arrays_round_trip_through_json_without_pickle():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    wire = json.loads(json.dumps(harness.encode((x, 3, 2.5, np.int64(7)))))
+    back = harness.decode(wire)
+    assert np.array_equal(back[0], x) and back[0].dtype == np.float32 and back[1:3] == (3, 2.5)
+    assert back[3] == 7
+
+
+def test_object_arrays_and_corrupt_data_are_refused():
+    assert "__object__" in harness.encode(np.array([object()]))
+    bad = {"ok": True, "value": {"__ndarray__": "AAAA", "dtype": "|O", "shape": [1]}}
+    assert not Outcome.from_wire(bad).ok
+    short = {"ok": True, "value": {"__ndarray__": "AAAA", "dtype": "<f8", "shape": [2]}}
+    assert not Outcome.from_wire(short).ok
+
+
+# ---- registry ------------------------------------------------------------------------------
+def test_pilot_questions_and_points():
+    assert [(q.id, q.points) for q in questions_for("03_lecun")] == [
+        ("fan_in_and_fan_out", 2.0),
+        ("lecun_normal", 3.0),
+        ("lecun_uniform", 3.0),
+        ("sum_variance", 2.0),
+    ]
+
+
+def test_registry_rejects_duplicates_and_bad_points():
+    check_ = random_initializer(lambda fi, fo: 1 / fi, family="normal", variance_label="1/fan_in")
+    with pytest.raises(ValueError, match="already registered"):
+        question("lecun_normal", exercise="99_x", points=1, check=check_)
+    with pytest.raises(ValueError, match="points"):
+        question("tmp_q", exercise="99_x", points=0, check=check_)
+    with pytest.raises(TypeError, match="check"):
+        question("tmp_q", exercise="99_x", points=1, check=object())
+
+
+def test_value_and_deterministic_builders_judge_plain_results():
+    v = value(lambda x: (abs(x - 0.5) < 0.1, "near 0.5"))
+    assert v.verdict([], [Outcome(True, 0.52)], "x")[0].passed
+    assert not v.verdict([], [Outcome(True, "0.5")], "x")[0].passed
+    d = deterministic(lambda a: a * 2, visible=[Call((np.ones(3),))], hidden=lambda rng: [])
+    [res] = d.verdict(d.calls(None), [Outcome(True, np.full(3, 2.0))], "f")
+    assert res.passed
+
+
+# ---- generator -----------------------------------------------------------------------------
+def _one_cell_notebook(source, cell_type="code"):
+    nb = nbformat.v4.new_notebook()
+    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    nb.cells = [make(source)]
+    return nb
+
+
+def test_generator_keeps_the_hint_and_tags_the_stub():
+    src = "def f(x):\n    ### BEGIN SOLUTION\n    # HINT: double it\n    return 2 * x\n    ### END SOLUTION"
+    cell = make_exercise(_one_cell_notebook(src), "99_x").cells[0]
+    assert cell.source == (
+        "def f(x):\n    # Hint: double it\n"
+        '    raise NotImplementedError("Replace this line with your solution.")'
+    )
+    assert "raises-exception" in cell.metadata["tags"] and cell.outputs == []
+
+
+def test_generator_replaces_markdown_answers_and_rejects_bad_regions():
+    md = "Q?\n<!-- ### BEGIN SOLUTION -->\nsecret\n<!-- ### END SOLUTION -->"
+    assert make_exercise(_one_cell_notebook(md, "markdown"), "99_x").cells[0].source == (
+        "Q?\n_Your answer here._"
+    )
+    with pytest.raises(ValueError, match="HINT"):
+        make_exercise(_one_cell_notebook("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), "99_x")
+    with pytest.raises(ValueError, match="without"):
+        make_exercise(_one_cell_notebook("### BEGIN SOLUTION\n# HINT: h\nx = 1"), "99_x")
