@@ -232,6 +232,12 @@ def test_pilot_questions_and_points():
     ]
 
 
+def test_every_question_module_loads():
+    from course_utils.grading.registry import load_errors
+
+    assert load_errors() == {}
+
+
 def test_registry_rejects_duplicates_and_bad_points():
     check_ = random_initializer(lambda fi, fo: 1 / fi, family="normal", variance_label="1/fan_in")
     with pytest.raises(ValueError, match="already registered"):

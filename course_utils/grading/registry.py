@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from course_utils.grading.checks import QuestionCheck
 
 _REGISTRY: dict[str, Question] = {}
+_LOAD_ERRORS: dict[str, str] = {}
 _LOADED = False
 
 
@@ -82,7 +83,16 @@ def _load() -> None:
     from course_utils.grading import questions
 
     for info in sorted(pkgutil.iter_modules(questions.__path__), key=lambda m: m.name):
-        importlib.import_module(f"{questions.__name__}.{info.name}")
+        try:
+            importlib.import_module(f"{questions.__name__}.{info.name}")
+        except Exception as err:  # one broken module must not take every exercise down
+            _LOAD_ERRORS[info.name] = f"{type(err).__name__}: {err}"
+
+
+def load_errors() -> dict[str, str]:
+    """Question modules that failed to import, with the error (a test keeps this empty)."""
+    _load()
+    return dict(_LOAD_ERRORS)
 
 
 def get_question(question_id: str) -> Question:
@@ -92,7 +102,10 @@ def get_question(question_id: str) -> Question:
         return _REGISTRY[question_id]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
-        raise KeyError(f"unknown question {question_id!r}; known: {known}") from None
+        broken = (
+            f" (modules that failed to load: {', '.join(_LOAD_ERRORS)})" if _LOAD_ERRORS else ""
+        )
+        raise KeyError(f"unknown question {question_id!r}; known: {known}{broken}") from None
 
 
 def questions_for(exercise: str) -> list[Question]:
