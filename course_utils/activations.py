@@ -179,6 +179,8 @@ def leaky_relu(z: np.ndarray, slope: float = 0.01, out: np.ndarray | None = None
     if out is None:
         out = np.empty_like(z)
     if 0.0 <= slope <= 1.0:  # max(z, s z) is the leaky relu for 0 <= s <= 1: two fast passes
+        if np.shares_memory(z, out):
+            z = z.copy()
         np.multiply(z, z.dtype.type(slope), out=out)
         np.maximum(z, out, out=out)
     else:
@@ -206,12 +208,12 @@ def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """
     z = np.asarray(z)
     out = _out(z, out)
+    neg = z < 0  # before out (which may be z) is written
     s = np.abs(z)
     np.negative(s, out=s)
     np.exp(s, out=s)  # s = exp(-|z|) in (0, 1]
     np.add(s, 1, out=out)
     np.divide(1, out, out=out)  # 1 / (1 + s)
-    neg = z < 0
     np.multiply(out, s, out=out, where=neg)  # s / (1 + s) where z < 0
     return out
 
@@ -235,10 +237,10 @@ def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """
     z = np.asarray(z)
     out = _out(z, out)
-    np.minimum(z, 0, out=out)
-    np.expm1(out, out=out)
-    np.multiply(out, SELU_ALPHA, out=out)
-    np.copyto(out, z, where=z > 0)
+    neg = z <= 0  # exp only where it cannot overflow; out may be z itself
+    np.expm1(z, out=out, where=neg)
+    np.multiply(out, SELU_ALPHA, out=out, where=neg)
+    np.copyto(out, z, where=~neg)
     np.multiply(out, SELU_SCALE, out=out)
     return out
 
@@ -285,6 +287,7 @@ _QUAD_NODES = (_QUAD_NODES + 1.0) * (_QUAD_CUTOFF / 2.0)  # on [0, cutoff]
 _QUAD_WEIGHTS = (
     _QUAD_WEIGHTS * (_QUAD_CUTOFF / 2.0) * np.exp(-(_QUAD_NODES**2) / 2.0) / math.sqrt(2 * math.pi)
 )
+_QUAD_WEIGHTS *= 0.5 / _QUAD_WEIGHTS.sum()  # each half line carries probability exactly 1/2
 
 
 def _as_q(q: float | np.ndarray) -> np.ndarray:

@@ -310,6 +310,25 @@ def init_biases(
 # --------------------------------------------------------------------------------------------
 # forward and backward
 # --------------------------------------------------------------------------------------------
+#: Products with at most this many multiply-adds skip BLAS (see :func:`_matmul`).
+SMALL_MATMUL = 1 << 16
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``; small products summed in one fixed order so equal columns give equal results.
+
+    BLAS kernels compute different output columns with different code paths (vector lanes, edge
+    tiles), so two mathematically equal columns can differ in the last bit. For a symmetry
+    experiment (lecture 01: units that start equal must stay *exactly* equal) that is fatal, so
+    products of up to :data:`SMALL_MATMUL` multiply-adds - tiny networks, where BLAS buys
+    nothing - are a broadcast multiply and a sum over the middle axis, which adds the terms of
+    every output entry in the same order ``k = 0, 1, ...``.
+    """
+    if a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_MATMUL:
+        return np.multiply(a[:, :, None], b[None, :, :]).sum(axis=1)
+    return a @ b
+
+
 def forward(
     x: np.ndarray,
     weights: Sequence[np.ndarray],
@@ -371,7 +390,7 @@ def forward(
     as_: list[np.ndarray] = []
     a = x
     for i, (w, f) in enumerate(zip(weights, acts, strict=True)):
-        z = a @ w
+        z = _matmul(a, w)
         if bs is not None:
             np.add(z, bs[i], out=z)
         a = z if f.name == "linear" else f(z)
@@ -466,10 +485,10 @@ def backward(
             grad_a[i] = g
             delta = acts[i].backprop(g, trace.pre_activations[i], trace.activations[i])
         grad_z[i] = delta
-        grad_w[i] = a_prev.T @ delta
+        grad_w[i] = _matmul(a_prev.T, delta)
         if grad_b is not None:
             grad_b[i] = delta.sum(axis=0)
-        g = delta @ weights[i].T
+        g = _matmul(delta, weights[i].T)
     return Gradients(
         weights=grad_w, activations=grad_a, pre_activations=grad_z, inputs=g, biases=grad_b
     )

@@ -1,0 +1,321 @@
+"""The numpy MLP: values and gradients equal torch.autograd, finite differences, errors, GD."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.activations import ACTIVATION_NAMES, get_activation
+from course_utils.network import (
+    Gradients,
+    Trace,
+    backward,
+    distinct_units,
+    forward,
+    init_biases,
+    init_weights,
+    train_gd,
+    unit_spread,
+)
+
+WIDTHS = [7, 9, 6, 5, 3]
+
+
+def torch_act(name: str, slope: float | None = None):
+    if name == "linear":
+        return lambda t: t
+    if name == "leaky_relu":
+        return lambda t: torch.nn.functional.leaky_relu(t, 0.01 if slope is None else slope)
+    if name == "scaled_tanh":
+        return lambda t: 1.7159 * torch.tanh(2.0 * t / 3.0)
+    if name == "selu":
+        return torch.nn.functional.selu
+    return getattr(torch, name)
+
+
+def torch_reference(x, weights, biases, names, grad_output):
+    """Forward with torch, then autograd of sum(a_L * grad_output) (so dL/da_L = grad_output)."""
+    tx = torch.tensor(x, requires_grad=True)
+    tw = [torch.tensor(w, requires_grad=True) for w in weights]
+    tb = None if biases is None else [torch.tensor(b, requires_grad=True) for b in biases]
+    a = tx
+    zs, as_ = [], []
+    for i, (w, name) in enumerate(zip(tw, names, strict=True)):
+        z = a @ w + (tb[i] if tb is not None else 0)
+        a = torch_act(name)(z)
+        z.retain_grad()
+        a.retain_grad()
+        zs.append(z)
+        as_.append(a)
+    (a * torch.tensor(grad_output)).sum().backward()
+    return tx, tw, tb, zs, as_
+
+
+def setup(dtype, names, with_biases, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = init_weights(WIDTHS, "glorot_normal", rng, dtype=dtype)
+    x = rng.standard_normal((11, WIDTHS[0])).astype(dtype)
+    biases = None
+    if with_biases:
+        biases = [rng.normal(0, 0.3, n).astype(dtype) for n in WIDTHS[1:]]
+    g = rng.standard_normal((11, WIDTHS[-1])).astype(dtype)
+    return x, weights, biases, g
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("with_biases", [False, True])
+def test_forward_backward_equal_torch_autograd_float64(name, with_biases):
+    x, weights, biases, g = setup(np.float64, name, with_biases)
+    names = [name] * len(weights)
+    trace = forward(x, weights, name, biases=biases)
+    grads = backward(trace, weights, name, g)
+    tx, tw, tb, zs, as_ = torch_reference(x, weights, biases, names, g)
+    for ours, ref in zip(trace.pre_activations, zs, strict=True):
+        np.testing.assert_allclose(ours, ref.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for ours, ref in zip(trace.activations, as_, strict=True):
+        np.testing.assert_allclose(ours, ref.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for ours, ref in zip(grads.weights, tw, strict=True):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-13)
+    for ours, ref in zip(grads.activations, as_, strict=True):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-13)
+    for ours, ref in zip(grads.pre_activations, zs, strict=True):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(grads.inputs, tx.grad.numpy(), rtol=1e-11, atol=1e-13)
+    if with_biases:
+        for ours, ref in zip(grads.biases, tb, strict=True):
+            np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-13)
+    else:
+        assert grads.biases is None
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_float32_equal_torch_float32(name):
+    """float32 end to end; tolerance: a few float32 ulps (1.2e-7) amplified by 4 layers."""
+    x, weights, _, g = setup(np.float32, name, False)
+    trace = forward(x, weights, name)
+    grads = backward(trace, weights, name, g)
+    assert all(a.dtype == np.float32 for a in trace.activations)
+    assert all(w.dtype == np.float32 for w in grads.weights)
+    _, tw, _, _, as_ = torch_reference(x, weights, None, [name] * len(weights), g)
+    np.testing.assert_allclose(trace.outputs, as_[-1].detach().numpy(), rtol=1e-5, atol=1e-5)
+    for ours, ref in zip(grads.weights, tw, strict=True):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_per_layer_activations_and_output_activation_match_torch():
+    names = ["relu", "tanh", "selu", "sigmoid"]
+    x, weights, biases, g = setup(np.float64, None, True, seed=5)
+    trace = forward(x, weights, ["relu", "tanh", "selu", "linear"], biases=biases,
+                    output_activation="sigmoid")
+    assert trace.activation_names == names
+    grads = backward(trace, weights, ["relu", "tanh", "selu", "linear"], g,
+                     output_activation="sigmoid")
+    _, tw, _, _, as_ = torch_reference(x, weights, biases, names, g)
+    np.testing.assert_allclose(trace.outputs, as_[-1].detach().numpy(), rtol=1e-12)
+    for ours, ref in zip(grads.weights, tw, strict=True):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-13)
+    # leaky slope passed as an Activation object
+    lk = get_activation("leaky_relu", slope=0.3)
+    t = forward(x, weights, lk)
+    assert np.allclose(t.activations[0][t.pre_activations[0] < 0],
+                       0.3 * t.pre_activations[0][t.pre_activations[0] < 0])
+
+
+@pytest.mark.parametrize("name", ["tanh", "selu", "sigmoid", "leaky_relu", "relu"])
+def test_finite_differences(name):
+    """Central differences in float64 along a random direction D of each weight matrix.
+
+    For L(W) = sum(a_L * R): (L(W + hD) - L(W - hD)) / 2h = <dL/dW, D> + O(h^2 L''') with
+    h = 1e-6; the truncation error is ~1e-12 and the rounding error ~eps * |L| / h ~ 1e-10,
+    so 1e-7 relative (plus 1e-9 absolute) is a safe bound. Kinks (relu at 0) are not hit because
+    no pre-activation is within h * |D x| of 0 for these draws (checked below).
+    """
+    rng = np.random.default_rng(7)
+    x, weights, biases, r = setup(np.float64, name, True, seed=7)
+    grads = backward(forward(x, weights, name, biases=biases), weights, name, r)
+
+    def loss(ws, bs):
+        return float(np.sum(forward(x, ws, name, biases=bs).outputs * r))
+
+    h = 1e-6
+    for i in range(len(weights)):
+        d = rng.standard_normal(weights[i].shape)
+        wp = [w.copy() for w in weights]
+        wm = [w.copy() for w in weights]
+        wp[i] += h * d
+        wm[i] -= h * d
+        if name in ("relu", "leaky_relu"):
+            z = forward(x, weights, name, biases=biases).pre_activations
+            assert min(np.abs(zz).min() for zz in z) > 1e-4
+        numeric = (loss(wp, biases) - loss(wm, biases)) / (2 * h)
+        analytic = float(np.sum(grads.weights[i] * d))
+        assert numeric == pytest.approx(analytic, rel=1e-7, abs=1e-9)
+        db = rng.standard_normal(biases[i].shape)
+        bp = [b.copy() for b in biases]
+        bm = [b.copy() for b in biases]
+        bp[i] += h * db
+        bm[i] -= h * db
+        numeric = (loss(weights, bp) - loss(weights, bm)) / (2 * h)
+        assert numeric == pytest.approx(float(np.sum(grads.biases[i] * db)), rel=1e-7, abs=1e-9)
+
+
+def test_trace_and_gradients_are_plain_dataclasses():
+    x, weights, _, g = setup(np.float32, "tanh", False)
+    trace = forward(x, weights, "tanh")
+    assert isinstance(trace, Trace) and trace.depth == 4
+    assert trace.inputs.shape == x.shape
+    assert [z.shape for z in trace.pre_activations] == [(11, n) for n in WIDTHS[1:]]
+    grads = backward(trace, weights, "tanh", g)
+    assert isinstance(grads, Gradients)
+    assert [w.shape for w in grads.weights] == [w.shape for w in weights]
+    assert [a.shape for a in grads.activations] == [(11, n) for n in WIDTHS[1:]]
+    assert grads.activations[-1] is not None
+    np.testing.assert_array_equal(grads.activations[-1], g)
+    assert grads.inputs.shape == x.shape
+    # backward with activation=None reuses the trace's
+    np.testing.assert_array_equal(backward(trace, weights, None, g).weights[0], grads.weights[0])
+
+
+def test_init_weights():
+    ws = init_weights([784, 500, 10], "random_normal", 0, std=0.01)
+    assert [w.shape for w in ws] == [(784, 500), (500, 10)]
+    assert all(w.dtype == np.float32 for w in ws)
+    # same seed, same draws; a Generator is consumed in layer order
+    np.testing.assert_array_equal(init_weights([4, 3, 2], "he_normal", 3)[1],
+                                  init_weights([4, 3, 2], "he_normal", np.random.default_rng(3))[1])
+    # std is forwarded: sample variance of 392 000 normals has relative SE sqrt(2/N) = 0.23 %,
+    # so 1 % is > 4 SE
+    assert ws[0].var() == pytest.approx(1e-4, rel=0.01)
+    calls = []
+
+    def my_init(shape, rng, **kw):
+        calls.append((shape, kw))
+        return np.ones(shape)
+
+    ws = init_weights([3, 2, 1], my_init, 0, value=2)
+    assert calls == [((3, 2), {"value": 2}), ((2, 1), {"value": 2})]
+    assert ws[0].dtype == np.float32
+    assert init_weights([2, 2], "he_normal", 0, dtype=np.float64)[0].dtype == np.float64
+    assert [b.shape for b in init_biases([2, 10, 5, 1])] == [(10,), (5,), (1,)]
+
+
+def test_errors_name_the_argument():
+    x, weights, _, g = setup(np.float32, "tanh", False)
+    with pytest.raises(ValueError, match="scheme"):
+        init_weights([3, 2], "xavier", 0)
+    with pytest.raises(TypeError, match="scheme"):
+        init_weights([3, 2], 5, 0)
+    with pytest.raises(ValueError, match="widths"):
+        init_weights([3], "he_normal", 0)
+    with pytest.raises(ValueError, match="widths"):
+        init_weights([3, 0], "he_normal", 0)
+    with pytest.raises(TypeError, match="widths"):
+        init_weights([3, 2.5], "he_normal", 0)
+    with pytest.raises(TypeError, match="rng"):
+        init_weights([3, 2], "he_normal", "seed")
+    with pytest.raises(ValueError, match="x"):
+        forward(x[0], weights, "tanh")
+    with pytest.raises(ValueError, match="x"):
+        forward(x[:, :3], weights, "tanh")
+    with pytest.raises(TypeError, match="x"):
+        forward(np.array([["a"] * 7]), weights, "tanh")
+    with pytest.raises(ValueError, match="activation"):
+        forward(x, weights, "swish")
+    with pytest.raises(ValueError, match="activation"):
+        forward(x, weights, ["tanh", "relu"])
+    with pytest.raises(TypeError, match="activation"):
+        forward(x, weights, 3)
+    with pytest.raises(TypeError, match="weights"):
+        forward(x, weights[0], "tanh")
+    with pytest.raises(ValueError, match="weights"):
+        forward(x, [weights[0], weights[2]], "tanh")
+    with pytest.raises(ValueError, match="biases"):
+        forward(x, weights, "tanh", biases=[np.zeros(2)] * 4)
+    trace = forward(x, weights, "tanh")
+    with pytest.raises(ValueError, match="grad_output"):
+        backward(trace, weights, "tanh", g[:, :2])
+    with pytest.raises(ValueError, match="activation"):
+        backward(trace, weights, "relu", g)
+    with pytest.raises(TypeError, match="trace"):
+        backward(trace.activations, weights, "tanh", g)
+    with pytest.raises(ValueError, match="grad_wrt"):
+        backward(trace, weights, "tanh", g, grad_wrt="z")
+
+
+# ---------------------------------------------------------------------------------------------
+# symmetry and gradient descent (lecture 01)
+# ---------------------------------------------------------------------------------------------
+def circles(rng, n=200):
+    r = np.where(rng.random(n) < 0.5, 0.5, 1.0)
+    t = rng.uniform(0, 2 * np.pi, n)
+    x = np.stack([r * np.cos(t), r * np.sin(t)], 1) + rng.normal(0, 0.05, (n, 2))
+    return x.astype(np.float32), (r > 0.75).astype(np.float64)
+
+
+def test_zero_init_stays_at_ln2_and_only_output_bias_learns():
+    rng = np.random.default_rng(0)
+    x, y = circles(rng)
+    ws = init_weights([2, 10, 5, 1], "zeros", rng)
+    h = train_gd(x, y, ws, "relu", lr=0.5, steps=20)
+    np.testing.assert_allclose(h.loss, math.log(2), rtol=1e-6)  # p = 1/2 whatever the labels
+    assert all(np.all(w == 0) for w in h.weights)
+    # with biases: hidden units still output relu(0) = 0 forever; only the output bias moves
+    bs = init_biases([2, 10, 5, 1])
+    h = train_gd(x, y, ws, "relu", biases=bs, lr=0.5, steps=20)
+    assert all(np.all(w == 0) for w in h.weights)
+    assert np.all(h.biases[0] == 0) and np.all(h.biases[1] == 0)
+    assert h.biases[2][0] != 0
+    # the best a constant output can do is the entropy of the label frequency
+    p = y.mean()
+    assert h.loss[-1] >= -(p * math.log(p) + (1 - p) * math.log(1 - p)) - 1e-9
+
+
+def test_constant_init_units_stay_clones_random_init_learns():
+    rng = np.random.default_rng(1)
+    x, y = circles(rng)
+    ws = init_weights([2, 10, 5, 1], "constant", rng, value=0.3)
+    h = train_gd(x, y, ws, "relu", biases=init_biases([2, 10, 5, 1]), lr=0.5, steps=50,
+                 record_weights=True)
+    assert h.spread.shape == (51, 2)
+    assert np.all(h.spread == 0.0)
+    assert h.loss[-1] < h.loss[0]  # it does learn something, as a 1-unit-per-layer net
+    assert all(distinct_units(w) == 1 for w in h.weights[:2])
+    assert len(h.weights_history) == 51 and len(h.biases_history) == 51
+    assert not np.array_equal(h.weights_history[0][0], h.weights_history[-1][0])
+    # random init breaks the symmetry and separates the circles
+    ws = init_weights([2, 10, 5, 1], "he_normal", rng)
+    h = train_gd(x, y, ws, "relu", biases=init_biases([2, 10, 5, 1]), lr=0.5, steps=1500)
+    assert h.accuracy[-1] > 0.95
+    assert np.all(h.spread > 0)
+
+
+def test_train_gd_mse_and_errors():
+    rng = np.random.default_rng(2)
+    x, y = circles(rng, 50)
+    ws = init_weights([2, 4, 1], "he_normal", rng)
+    h = train_gd(x, y, ws, "tanh", output_activation="linear", loss="mse", lr=0.05, steps=30)
+    assert h.loss[-1] < h.loss[0] and np.isnan(h.accuracy).all()
+    with pytest.raises(ValueError, match="output_activation"):
+        train_gd(x, y, ws, "tanh", output_activation="linear", loss="bce")
+    with pytest.raises(ValueError, match="loss"):
+        train_gd(x, y, ws, "tanh", loss="hinge")
+    with pytest.raises(ValueError, match="lr"):
+        train_gd(x, y, ws, "tanh", lr=-1)
+    with pytest.raises(ValueError, match="y"):
+        train_gd(x, y[:10], ws, "tanh")
+
+
+def test_unit_spread_and_distinct_units():
+    w1 = np.ones((2, 3))
+    w2 = np.ones((3, 1))
+    assert unit_spread([w1, w2]).tolist() == [0.0]
+    w2[1, 0] = 2.0  # one unit's outgoing weight differs
+    assert unit_spread([w1, w2]).tolist() == [1.0]
+    assert unit_spread([w1, np.ones((3, 1))], [np.array([0.0, 0, 0.5]), np.zeros(1)]).tolist() == [0.5]
+    assert distinct_units(np.array([[1.0, 1.0, 2.0], [3.0, 3.0, 3.0]])) == 2
+    assert distinct_units(np.array([[1.0, 1.0 + 1e-9]]), decimals=6) == 1
+    with pytest.raises(ValueError, match="weight"):
+        distinct_units(np.ones(3))
