@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from course_utils.grading.report import to_text, write_csv, write_json
-from course_utils.grading.runner import Limits, collect, grade_paths
+
+def collect(paths: list[str | Path]) -> list[Path]:
+    """Expand folders to the ``*.ipynb`` files inside (recursively, sorted); keep files as given."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(
+                sorted(x for x in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in x.parts)
+            )
+        else:
+            found.append(p)
+    return found
 
 
 def _positive(text: str) -> float:
@@ -65,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such file or folder: {', '.join(missing)}")
     if not paths:
         parser.error("no .ipynb files found")
+    # imported late: nbformat takes seconds to import, and usage errors should be instant
+    from course_utils.grading.report import to_text, write_csv, write_json
+    from course_utils.grading.runner import Limits, grade_paths
+
     limits = Limits(
         cell_timeout=args.timeout,
         notebook_timeout=args.notebook_timeout or max(300.0, 5 * args.timeout),

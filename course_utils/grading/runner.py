@@ -369,19 +369,6 @@ async def grade_notebook_async(
     )
 
 
-def collect(paths: list[str | Path]) -> list[Path]:
-    """Expand folders to the ``*.ipynb`` files inside (recursively, sorted); keep files as given."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found.extend(
-                sorted(x for x in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in x.parts)
-            )
-        else:
-            found.append(p)
-    return found
-
-
 def grade_paths(
     paths: list[Path],
     *,
