@@ -1,0 +1,184 @@
+"""`make bench`: time the simulation engine, the explorer update and the notebooks.
+
+Writes ``benchmarks/results.json`` (a flat JSON object) and prints the figures:
+
+- ``forward_backward_ms``: :func:`course_utils.network.forward` + :func:`backward` with the full
+  trace, 10 tanh layers of 500 units, batch 1000, float32;
+- ``gemm_chain_ms``: the same 30 matrix products alone (10 forward, 10 weight gradients, 10
+  back-propagated signals): the floor;
+- ``overhead_ratio``: the first over the second (median over repeats, interleaved);
+- ``torch_autograd_ms``: the same network in PyTorch on the CPU, forward + ``backward()``;
+- ``explorer_update_ms``: one call of ``course_utils.widgets.explorer_data()`` with default
+  settings (``null`` until that module exists);
+- ``notebook_seconds``: wall time to execute each notebook under ``notebooks/`` and
+  ``solutions/`` with nbclient (skipped with ``--skip-notebooks``);
+- ``threads``, ``repeats`` and versions, to read the numbers by.
+
+The thread count (``--threads``, default 2) is fixed for OpenBLAS and torch before either is
+imported. Usage::
+
+    .venv/bin/python benchmarks/run.py [--threads N] [--repeats R] [--skip-notebooks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
+    p.add_argument("--repeats", type=int, default=9, help="timed repeats per figure (median)")
+    p.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
+    p.add_argument("--timeout", type=int, default=300, help="per-notebook timeout in seconds")
+    p.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    return p.parse_args(argv)
+
+
+def set_threads(n: int) -> None:
+    """Fix the thread count of every BLAS numpy may use; must run before numpy is imported."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def time_interleaved(funcs: dict, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each function, run in turn so that load drifts hit all equally."""
+    for f in funcs.values():  # warm-up: first-touch page faults, lazy BLAS init
+        f()
+    samples: dict[str, list[float]] = {k: [] for k in funcs}
+    for _ in range(repeats):
+        for k, f in funcs.items():
+            t0 = time.perf_counter()
+            f()
+            samples[k].append((time.perf_counter() - t0) * 1e3)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def engine_benchmarks(threads: int, repeats: int) -> dict:
+    import numpy as np
+    import torch
+
+    from course_utils.network import backward, forward, init_weights
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    depth, width, batch = 10, 500, 1000
+    rng = np.random.default_rng(0)
+    weights = init_weights([width] * (depth + 1), "lecun_normal", rng)
+    x = rng.standard_normal((batch, width)).astype(np.float32)
+    g = rng.standard_normal((batch, width)).astype(np.float32)
+
+    def engine() -> None:
+        backward(forward(x, weights, "tanh"), weights, "tanh", g)
+
+    def gemm_chain() -> None:
+        acts = [x]
+        a = x
+        for w in weights:
+            a = a @ w
+            acts.append(a)
+        d = g
+        for i in range(depth - 1, -1, -1):
+            acts[i].T @ d  # weight gradient
+            d = d @ weights[i].T  # back-propagated signal
+
+    tx = torch.from_numpy(x)
+    tg = torch.from_numpy(g)
+    tw = [torch.from_numpy(w.copy()).requires_grad_() for w in weights]
+
+    def torch_autograd() -> None:
+        a = tx
+        for w in tw:
+            a = torch.tanh(a @ w)
+        a.backward(tg)
+        for w in tw:
+            w.grad = None
+
+    ms = time_interleaved(
+        {"engine": engine, "gemm": gemm_chain, "torch": torch_autograd}, repeats
+    )
+    return {
+        "forward_backward_ms": round(ms["engine"], 2),
+        "gemm_chain_ms": round(ms["gemm"], 2),
+        "overhead_ratio": round(ms["engine"] / ms["gemm"], 3),
+        "torch_autograd_ms": round(ms["torch"], 2),
+        "engine_vs_torch_ratio": round(ms["engine"] / ms["torch"], 3),
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+    }
+
+
+def explorer_benchmark(repeats: int) -> float | None:
+    try:
+        from course_utils import widgets  # noqa: PLC0415
+    except ImportError:
+        return None
+    fn = getattr(widgets, "explorer_data", None)
+    if fn is None:
+        return None
+    ms = time_interleaved({"explorer": fn}, repeats)
+    return round(ms["explorer"], 2)
+
+
+def notebook_benchmarks(timeout: int) -> dict[str, float]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    out: dict[str, float] = {}
+    for folder in ("notebooks", "solutions"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            client = NotebookClient(
+                nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            )
+            t0 = time.perf_counter()
+            try:
+                client.execute()
+                out[f"{folder}/{path.name}"] = round(time.perf_counter() - t0, 2)
+            except Exception as err:  # report, do not abort the other figures
+                print(f"  {folder}/{path.name}: failed ({type(err).__name__})", file=sys.stderr)
+                out[f"{folder}/{path.name}"] = None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.threads < 1 or args.repeats < 1:
+        print("--threads and --repeats must be >= 1", file=sys.stderr)
+        return 2
+    set_threads(args.threads)
+    sys.path.insert(0, str(ROOT))
+    results: dict = {"threads": args.threads, "repeats": args.repeats,
+                     "python": platform.python_version()}
+    results.update(engine_benchmarks(args.threads, args.repeats))
+    results["explorer_update_ms"] = explorer_benchmark(args.repeats)
+    results["notebook_seconds"] = None if args.skip_notebooks else notebook_benchmarks(args.timeout)
+
+    print(f"threads {results['threads']}, median of {results['repeats']} repeats")
+    print(f"forward+backward (10 tanh x 500, batch 1000): {results['forward_backward_ms']:8.1f} ms")
+    print(f"30 bare matrix products:                      {results['gemm_chain_ms']:8.1f} ms")
+    print(f"overhead ratio:                               {results['overhead_ratio']:8.3f}")
+    print(f"torch autograd, same network:                 {results['torch_autograd_ms']:8.1f} ms")
+    explorer = results["explorer_update_ms"]
+    print(f"explorer update:                              "
+          f"{'n/a' if explorer is None else f'{explorer:8.1f} ms'}")
+    for name, sec in (results["notebook_seconds"] or {}).items():
+        print(f"  {name}: {'failed' if sec is None else f'{sec:.1f} s'}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
