@@ -33,13 +33,15 @@ ReLU and SELU cost no accuracy).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
 from course_utils.initializers import INITIALIZERS
@@ -278,6 +280,27 @@ def _histograms(values: list[np.ndarray], bins: int) -> tuple[np.ndarray, np.nda
     return counts, edges
 
 
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch's matrix products on one thread, restoring the previous setting afterwards.
+
+    On a machine whose cores are busy (a shared CI runner, a laptop running the notebook's
+    kernel beside the browser), a multi-threaded BLAS spin-waits for cores it cannot get: the
+    19 products of the default explorer took 390 ms with numpy's threaded OpenBLAS and 21 ms
+    on one torch thread, measured under load on 2 cores.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
+
+
 def explorer_data(**settings: Any) -> dict[str, Any]:
     """Everything the explorer's first panel shows, as plain arrays (no widgets, no figures).
 
@@ -328,9 +351,9 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     d_of = _DERIVATIVE_FROM_OUTPUT.get(activation, lambda z, a: df(z))
     pre, act, deriv = [], [], []
     a = x
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), _one_thread():
         for w in weights:
-            z = a @ w
+            z = _matmul(a, w)
             a = f(z)
             pre.append(z)
             act.append(a)
@@ -338,7 +361,7 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
         grads = [g_out]
         g = g_out
         for layer in range(depth - 1, 0, -1):
-            g = (g * deriv[layer]) @ weights[layer].T
+            g = _matmul(np.ascontiguousarray(g * deriv[layer]), weights[layer].T)
             grads.append(g)
         grads.reverse()  # grads[l] = dL/da_(l+1)
 
@@ -414,8 +437,8 @@ def explorer_figure(data: dict[str, Any], *, dpi: int = 72) -> Figure:
     st = data["settings"]
     shown = _shown_layers(len(data["layers"]))
     ncols = 5
-    fig = Figure(figsize=(11.0, 7.6), dpi=dpi, layout="constrained")
-    gs = fig.add_gridspec(3, ncols * 2)
+    fig = Figure(figsize=(11.0, 7.6), dpi=dpi)
+    gs = fig.add_gridspec(3, ncols * 2, left=0.09, right=0.985, bottom=0.07, top=0.92, hspace=0.5, wspace=0.9)
     blue, orange, green, red = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]
     for row, (key, label, col) in enumerate(
         (("act", "activation", blue), ("grad", "gradient dL/da", orange))
@@ -448,7 +471,7 @@ def explorer_figure(data: dict[str, Any], *, dpi: int = 72) -> Figure:
     ax.set_title("Std by depth: measured vs mean-field theory", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    ax = fig.add_subplot(gs[2, 6:10])
+    ax = fig.add_subplot(gs[2, 7:10])
     plotted = False
     for key, label, col in (("saturated", "saturated (|f'| < 1% of max)", green),
                             ("dead", "dead units (0 on the whole batch)", red)):  # fmt: skip
