@@ -1,0 +1,301 @@
+"""Exercise 06 (beyond the classics): orthogonal init, one LSUV step, the end-to-end spectrum,
+and JAX/Flax's default (truncated LeCun normal)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course_utils.grading.checks import (
+    NO_OUTPUT,
+    Call,
+    CheckResult,
+    Outcome,
+    QuestionCheck,
+    Rng,
+    _first_error,
+    deterministic,
+    random_initializer,
+)
+from course_utils.grading.registry import question
+from course_utils.lsuv import lsuv_step
+
+EXERCISE = "06_beyond"
+
+# ------------------------------------------------------------------------------ orthogonal
+
+#: Draws of a 4 x 4 matrix used to test that the law is Haar (the sign fix): under Haar each
+#: diagonal entry is positive with probability 1/2; without the fix, numpy's Householder QR makes
+#: Q[0, 0] = -|a_00| / ||a_0|| negative in every draw.
+HAAR_DRAWS = 120
+HAAR_Z = 5.0
+
+
+class OrthogonalCheck(QuestionCheck):
+    """``orthogonal(shape, rng, *, gain=1.0)`` in the in_out layout: shape, float32, orthonormal
+    columns (tall/square) or rows (wide) scaled by ``gain``, conv kernels flattened to
+    ``(prod(shape[:-1]), shape[-1])``, Haar law (sign fix), seeds and global state."""
+
+    def calls(self, rng: np.random.Generator | None) -> list[Call]:
+        if rng is None:
+            shapes = [((64, 32), {}), ((32, 64), {}), ((3, 3, 8, 16), {}), ((50, 50), {"gain": 2.0})]
+            seeds = [int(s) for s in range(1, 7)]
+            haar_seeds = list(range(1000, 1000 + HAAR_DRAWS))
+        else:
+            n = int(rng.integers(20, 120))
+            m = int(rng.integers(5, n))
+            k = int(rng.choice([1, 3, 5]))
+            c_in, c_out = int(rng.integers(2, 12)), int(rng.integers(4, 40))
+            shapes = [
+                ((n, m), {}),
+                ((m, n), {}),
+                ((k, k, c_in, c_out), {}),
+                ((n, n), {"gain": float(np.round(rng.uniform(0.5, 3.0), 3))}),
+            ]
+            seeds = [int(s) for s in rng.choice(2**31, size=6, replace=False)]
+            haar_seeds = [int(s) for s in rng.choice(2**31, size=HAAR_DRAWS, replace=False)]
+        calls = [Call((s, Rng(seeds[i])), kw, group="sample") for i, (s, kw) in enumerate(shapes)]
+        calls.append(Call(calls[0].args, {}, group="same seed"))
+        calls.append(Call((calls[0].args[0], Rng(seeds[5])), {}, group="other seed"))
+        calls += [Call(((4, 4), Rng(s)), {}, group="haar") for s in haar_seeds]
+        return calls
+
+    def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
+        err = _first_error(outcomes)
+        results = [CheckResult("runs", not err, err or "returns a value for every input")]
+        shape_msgs, ortho_msgs, dtype_msgs = [], [], []
+        n_samples = 0
+        for call, out in zip(calls, outcomes, strict=True):
+            if call.group != "sample" or not out.ok:
+                continue
+            n_samples += 1
+            shape = tuple(call.args[0])
+            w = out.value
+            if not isinstance(w, np.ndarray) or w.shape != shape:
+                got = w.shape if isinstance(w, np.ndarray) else type(w).__name__
+                shape_msgs.append(f"{call.describe(name)} returned {got}, expected shape {shape}")
+                continue
+            if w.dtype != np.float32:
+                dtype_msgs.append(f"dtype {w.dtype}, expected float32")
+            g = float(call.kwargs.get("gain", 1.0))
+            mat = w.astype(np.float64).reshape(math.prod(shape[:-1]), shape[-1])
+            gram = mat.T @ mat if mat.shape[0] >= mat.shape[1] else mat @ mat.T
+            dev = float(np.abs(gram - g**2 * np.eye(gram.shape[0])).max())
+            # float32 entries: the Gram matrix's rounding is ~1e-7 * gain^2 * sqrt(n); 1e-4 * g^2
+            if not dev <= 1e-4 * max(g**2, 1.0):
+                which = "W^T W" if mat.shape[0] >= mat.shape[1] else "W W^T"
+                ortho_msgs.append(
+                    f"{call.describe(name)}: {which} differs from gain^2 I by up to {dev:.3g}"
+                    " (tall or square: orthonormal columns; wide: orthonormal rows; conv kernels"
+                    " are flattened to (kh*kw*c_in, c_out); multiply by gain)"
+                )
+        if n_samples == 0:
+            results += [CheckResult(c, False, NO_OUTPUT) for c in ("shape", "orthonormal")]
+            results.append(CheckResult("dtype", False, NO_OUTPUT, weight=0.5))
+        else:
+            results.append(CheckResult("shape", not shape_msgs,
+                                       shape_msgs[0] if shape_msgs else "requested shapes"))
+            results.append(CheckResult("orthonormal", not ortho_msgs and not shape_msgs,
+                                       ortho_msgs[0] if ortho_msgs else
+                                       "orthonormal columns/rows, scaled by gain"))
+            results.append(CheckResult("dtype", not dtype_msgs,
+                                       dtype_msgs[0] if dtype_msgs else "float32", weight=0.5))
+        results.append(self._haar(calls, outcomes))
+        results.extend(self._seeds(calls, outcomes))
+        return results  # fmt: skip
+
+    @staticmethod
+    def _haar(calls: list[Call], outcomes: list[Outcome]) -> CheckResult:
+        diags = [
+            np.diag(o.value)
+            for c, o in zip(calls, outcomes, strict=True)
+            if c.group == "haar" and o.ok and isinstance(o.value, np.ndarray)
+            and o.value.shape == (4, 4)
+        ]  # fmt: skip
+        if len(diags) < HAAR_DRAWS:
+            return CheckResult("Haar law (sign fix)", False, NO_OUTPUT)
+        frac = (np.array(diags) > 0).mean(axis=0)
+        # Binomial: each fraction has SE sqrt(1/4 / N) under Haar
+        se = math.sqrt(0.25 / len(diags))
+        bad = [i for i, f in enumerate(frac) if abs(f - 0.5) > HAAR_Z * se]
+        if bad:
+            return CheckResult(
+                "Haar law (sign fix)",
+                False,
+                f"over {len(diags)} draws of a 4x4 matrix, W[{bad[0]},{bad[0]}] was positive in "
+                f"{frac[bad[0]]:.0%} of them (a uniformly random orthogonal matrix: 50%). "
+                "Multiply the columns of Q by sign(diag(R))",
+            )
+        return CheckResult("Haar law (sign fix)", True, "diagonal signs are balanced (Haar)")
+
+    @staticmethod
+    def _seeds(calls: list[Call], outcomes: list[Outcome]) -> list[CheckResult]:
+        by = {}
+        for c, o in zip(calls, outcomes, strict=True):
+            by.setdefault(c.group, o)
+        first, same, other = by.get("sample"), by.get("same seed"), by.get("other seed")
+        ok = all(o is not None and o.ok and isinstance(o.value, np.ndarray)
+                 for o in (first, same, other))  # fmt: skip
+        if not ok:
+            res = [CheckResult("same seed, same values", False, NO_OUTPUT),
+                   CheckResult("different seeds differ", False, NO_OUTPUT)]  # fmt: skip
+        else:
+            eq = first.value.shape == same.value.shape and np.array_equal(first.value, same.value)
+            diff = not (
+                first.value.shape == other.value.shape and np.array_equal(first.value, other.value)
+            )
+            res = [
+                CheckResult("same seed, same values", eq, "reproducible" if eq else
+                            "the same seed gave different values: draw only from rng"),
+                CheckResult("different seeds differ", diff, "different seeds differ" if diff else
+                            "different seeds gave the same matrix: rng is ignored"),
+            ]  # fmt: skip
+        used_global = any(o.global_rng for o in outcomes)
+        res.append(
+            CheckResult(
+                "uses only rng",
+                not used_global and any(o.ok for o in outcomes),
+                "numpy's global random state changed: use rng.standard_normal, never np.random.*"
+                if used_global
+                else ("numpy's global random state untouched" if any(o.ok for o in outcomes)
+                      else NO_OUTPUT),
+            )
+        )  # fmt: skip
+        return res
+
+
+question(
+    "orthogonal",
+    exercise=EXERCISE,
+    points=4,
+    title="orthogonal(shape, rng, *, gain): QR of a Gaussian matrix with the sign fix",
+    check=OrthogonalCheck(),
+    forbidden=(
+        "course_utils.initializers.orthogonal",
+        "course_utils.initializers.INITIALIZERS",
+        "torch.nn.init.orthogonal_",
+        "scipy.stats.ortho_group",
+    ),
+)
+
+# ------------------------------------------------------------------------------ LSUV step
+
+
+def lsuv_step_reference(w: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """``w / sqrt(Var(inputs @ w))`` (Mishkin & Matas, 2016), via the library."""
+    return lsuv_step(w, inputs)
+
+
+def _lsuv_calls(rng: np.random.Generator) -> list[Call]:
+    calls = []
+    for group, scale in (("shrinks a large layer", 3.0), ("grows a small layer", 0.05)):
+        for _ in range(2):
+            n_in, n_out, batch = (int(v) for v in rng.integers(8, 200, size=3))
+            w = (scale * rng.standard_normal((n_in, n_out)) / math.sqrt(n_in)).astype(np.float32)
+            x = rng.standard_normal((batch, n_in)) * float(rng.uniform(0.5, 2.0))
+            calls.append(Call((w, x), group=group))
+    n_in, n_out = (int(v) for v in rng.integers(8, 100, size=2))
+    x = np.abs(rng.standard_normal((64, n_in))) + 0.5  # non-centred inputs (after a ReLU)
+    w = rng.standard_normal((n_in, n_out)).astype(np.float32)
+    calls.append(Call((w, x), group="non-centred inputs"))
+    return calls
+
+
+_VIS = np.random.default_rng(606)
+question(
+    "lsuv_step",
+    exercise=EXERCISE,
+    points=3,
+    title="one LSUV step: rescale W so Var(x W) = 1 on the batch",
+    check=deterministic(
+        lsuv_step_reference,
+        visible=[
+            Call(((3.0 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
+                  _VIS.standard_normal((128, 64))), group="shrinks a large layer"),
+            Call(((0.05 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
+                  _VIS.standard_normal((128, 64))), group="grows a small layer"),
+            Call((_VIS.standard_normal((16, 8)).astype(np.float32),
+                  np.abs(_VIS.standard_normal((32, 16))) + 0.5), group="non-centred inputs"),
+        ],  # fmt: skip
+        hidden=_lsuv_calls,
+        rtol=1e-5,
+        atol=1e-7,
+        hints={
+            "shrinks a large layer": "divide w by the standard deviation of inputs @ w",
+            "grows a small layer": "the same formula scales a small layer up",
+            "non-centred inputs": "use the variance of the outputs (np.var), not their mean "
+            "square: inputs after a ReLU are not centred",
+        },
+    ),
+    forbidden=("course_utils.lsuv.lsuv_step", "course_utils.lsuv.lsuv", "course_utils.lsuv.lsuv_init"),
+)
+
+# ------------------------------------------------------------------------------ spectrum
+
+
+def end_to_end_singular_values_reference(weights: list[np.ndarray]) -> np.ndarray:
+    """Singular values, largest first, of the product ``W_1 W_2 ... W_L`` (float64)."""
+    p = weights[0].astype(np.float64)
+    for w in weights[1:]:
+        p = p @ w.astype(np.float64)
+    return np.linalg.svd(p, compute_uv=False)
+
+
+def _sv_calls(rng: np.random.Generator) -> list[Call]:
+    calls = []
+    for _ in range(2):
+        n, depth = int(rng.integers(8, 40)), int(rng.integers(3, 12))
+        ws = [rng.standard_normal((n, n)) / math.sqrt(n) for _ in range(depth)]
+        calls.append(Call((ws,), group="square layers"))
+    widths = [int(v) for v in rng.integers(5, 40, size=4)]
+    pairs = zip(widths[:-1], widths[1:], strict=True)
+    ws = [rng.standard_normal((a, b)) / math.sqrt(a) for a, b in pairs]
+    calls.append(Call((ws,), group="changing widths"))
+    return calls
+
+
+_SV = np.random.default_rng(607)
+question(
+    "end_to_end_singular_values",
+    exercise=EXERCISE,
+    points=2,
+    title="singular values of the end-to-end product of the layers",
+    check=deterministic(
+        end_to_end_singular_values_reference,
+        visible=[
+            Call(([_SV.standard_normal((20, 20)) / math.sqrt(20) for _ in range(5)],),
+                 group="square layers"),
+            Call(([_SV.standard_normal((10, 30)), _SV.standard_normal((30, 5))],),
+                 group="changing widths"),
+        ],  # fmt: skip
+        hidden=_sv_calls,
+        rtol=1e-6,
+        atol=1e-9,
+        hints={
+            "square layers": "multiply the matrices in order, then np.linalg.svd(..., "
+            "compute_uv=False); the values come largest first",
+            "changing widths": "the product of (a, b) and (b, c) matrices is (a, c): it has "
+            "min(a, c) singular values",
+        },
+    ),
+)
+
+# ------------------------------------------------------------------------------ Flax default
+
+question(
+    "flax_default_kernel_init",
+    exercise=EXERCISE,
+    points=3,
+    title="JAX/Flax's default Dense kernel: truncated normal with Var = 1/fan_in",
+    check=random_initializer(
+        lambda fan_in, fan_out: 1.0 / fan_in,
+        family="truncated_normal",
+        variance_label="1/fan_in (after truncation at 2 sd)",
+    ),
+    forbidden=(
+        "course_utils.initializers.variance_scaling",
+        "course_utils.initializers.lecun_normal",
+        "course_utils.initializers.INITIALIZERS",
+    ),
+)

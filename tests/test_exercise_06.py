@@ -1,0 +1,147 @@
+"""Exercise 06_beyond: the solution grades to full marks, the blank exercise to 0, and typical
+mistakes lose exactly the checks they should.
+
+One run of the grader CLI on both notebooks (a module fixture, hidden inputs); then in-process
+checks of wrong answers with run_checks (visible inputs, the verdict a student sees), and the
+hidden-input generators against the library's references.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_utils.grading import get_question, run_checks
+from course_utils.initializers import fan_in_and_fan_out
+from course_utils.initializers import orthogonal as lib_orthogonal
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "06_beyond.ipynb"
+EXERCISE = ROOT / "exercises" / "06_beyond.ipynb"
+IDS = ["orthogonal", "lsuv_step", "end_to_end_singular_values", "flax_default_kernel_init"]
+FULL = 12.0
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grades") / "grades.json"
+    cmd = [sys.executable, "-m", "course_utils.grade", str(SOLUTION), str(EXERCISE),
+           "--json", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return {Path(r["submission"]).parent.name: r for r in json.loads(out.read_text())}
+
+
+def test_solution_gets_full_marks(reports):
+    r = reports["solutions"]
+    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
+        "graded", "06_beyond", FULL, FULL,
+    )  # fmt: skip
+    assert [q["id"] for q in r["questions"]] == IDS
+    assert all(q["passed"] for q in r["questions"])
+
+
+def test_blank_exercise_gets_zero(reports):
+    r = reports["exercises"]
+    assert (r["status"], r["score"], r["max_score"]) == ("graded", 0.0, FULL)
+    assert not any(q["passed"] for q in r["questions"])
+
+
+# ----------------------------------------------------------------------------- wrong answers
+
+
+def orthogonal_without_sign_fix(shape, rng, *, gain=1.0, dtype=np.float32):
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape).astype(dtype)
+
+
+def orthogonal_ignoring_gain(shape, rng, *, gain=1.0, dtype=np.float32):
+    return orthogonal_without_sign_fix(shape, rng, dtype=dtype) * np.sign(1.0)
+
+
+def orthogonal_gaussian(shape, rng, *, gain=1.0, dtype=np.float32):
+    return (gain * rng.standard_normal(shape) / math.sqrt(shape[0])).astype(dtype)
+
+
+def _checks(result):
+    return {c.name: c.passed for c in result.checks}
+
+
+def test_missing_sign_fix_fails_only_the_haar_check():
+    """Without the fix numpy's Householder QR makes W[0, 0] negative in every one of the 120
+    draws; under Haar the fraction is 1/2 with SE sqrt(1/4/120) = 0.046, so 0% is 11 SE away."""
+    r = run_checks("orthogonal", orthogonal_without_sign_fix)
+    checks = _checks(r)
+    assert checks.pop("Haar law (sign fix)") is False
+    assert all(checks.values()), checks
+    assert 0 < r.points < r.max_points
+
+
+def test_ignoring_gain_or_sampling_gaussian_is_not_orthogonal():
+    assert _checks(run_checks("orthogonal", orthogonal_ignoring_gain))["orthonormal"] is False
+    assert _checks(run_checks("orthogonal", orthogonal_gaussian))["orthonormal"] is False
+
+
+def test_the_library_orthogonal_passes_the_checks_on_hidden_inputs():
+    """The custom check itself is right: the library's Haar orthogonal passes on fresh inputs
+    (run in-process through the same harness the grader uses)."""
+    from course_utils.grading import harness
+    from course_utils.grading.judge import judge, request_for
+
+    q = get_question("orthogonal")
+    calls = q.check.calls(np.random.default_rng(12345))
+
+    def fresh_orthogonal(shape, rng, *, gain=1.0, dtype=np.float32):
+        return lib_orthogonal(shape, rng, gain=gain, dtype=dtype)
+
+    answer = harness.run_question({"orthogonal": fresh_orthogonal},
+                                  request_for(q, calls, time_limit=30.0))  # fmt: skip
+    checks = {c.name: c.passed for c in judge(q, calls, answer).checks}
+    assert all(checks.values()), checks
+
+
+def lsuv_mean_square(w, inputs):
+    return (w / np.sqrt(np.mean((inputs @ w) ** 2))).astype(w.dtype)
+
+
+def lsuv_weight_std(w, inputs):
+    return (w / w.std()).astype(w.dtype)
+
+
+def test_lsuv_mistakes():
+    """The mean square equals the variance only for centred outputs: after a ReLU the inputs have
+    mean ~0.8, the outputs a non-zero mean, and the answer is off by far more than rtol 1e-5.
+    Dividing by the weights' own std ignores the data entirely."""
+    assert _checks(run_checks("lsuv_step", lsuv_mean_square))["non-centred inputs"] is False
+    assert not any(_checks(run_checks("lsuv_step", lsuv_weight_std)).values())
+
+
+def singular_values_ascending(weights):
+    p = np.linalg.multi_dot(weights) if len(weights) > 1 else weights[0]
+    return np.sort(np.linalg.svd(p, compute_uv=False))
+
+
+def flax_without_correction(shape, rng, *, layout="in_out", dtype=np.float32):
+    fan_in, _ = fan_in_and_fan_out(shape, layout=layout)
+    z = rng.standard_normal(shape)
+    z = np.where(np.abs(z) > 2, rng.standard_normal(shape), z)
+    z = np.clip(z, -2, 2)
+    return (z / math.sqrt(fan_in)).astype(dtype)
+
+
+def test_spectrum_and_flax_mistakes():
+    """Ascending order is wrong (the question asks largest first). Without the 1/0.8796
+    correction the variance is 0.774/fan_in, 22.6% low: with the check's N >= 40000 draws the
+    sample variance's SE is below 0.6%, so 5 SE cannot absorb it."""
+    assert run_checks("end_to_end_singular_values", singular_values_ascending).points == 0
+    r = run_checks("flax_default_kernel_init", flax_without_correction)
+    assert _checks(r)["variance"] is False
