@@ -10,6 +10,9 @@ NBVAL_FLAGS := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
+# OpenBLAS threads spin-wait for busy cores: on 2 shared cores a 256x256 QR or product loop ran
+# 30-90x slower multi-threaded (lecture 06: 37 s vs 1.4 s for one cell). One thread everywhere.
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
 
