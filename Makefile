@@ -8,7 +8,6 @@ LAB_ARGS ?=
 SUBMISSIONS ?= submissions/
 NBVAL_FLAGS := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 # OpenBLAS threads spin-wait for busy cores: on 2 shared cores a 256x256 QR or product loop ran
 # 30-90x slower multi-threaded (lecture 06: 37 s vs 1.4 s for one cell). One thread everywhere.
@@ -34,7 +33,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(BIN)/python -m pytest tests -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q
 
 # Every notebook in the repository runs under nbval (strict output comparison).
 nbval: setup
