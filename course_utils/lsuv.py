@@ -331,7 +331,9 @@ def lsuv_init(
     """
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
         raise ValueError(f"widths must be a sequence of at least 2 ints, got {widths!r}")
-    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in widths):
+    if not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in widths
+    ):
         raise ValueError(f"widths must be positive ints, got {widths!r}")
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         rng = np.random.default_rng(int(rng))

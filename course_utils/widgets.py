@@ -192,7 +192,7 @@ def gaussian_expectation(g: Callable[[np.ndarray], np.ndarray], q: Any) -> np.nd
 
     Examples
     --------
-    >>> round(float(gaussian_expectation(lambda z: np.maximum(z, 0) ** 2, 4.0)), 6)
+    >>> round(float(gaussian_expectation(lambda z: np.maximum(z, 0) ** 2, 4.0)[0]), 6)
     2.0
     """
     q = np.atleast_1d(np.asarray(q, dtype=np.float64))
@@ -438,7 +438,9 @@ def explorer_figure(data: dict[str, Any], *, dpi: int = 72) -> Figure:
     shown = _shown_layers(len(data["layers"]))
     ncols = 5
     fig = Figure(figsize=(11.0, 7.6), dpi=dpi)
-    gs = fig.add_gridspec(3, ncols * 2, left=0.09, right=0.985, bottom=0.07, top=0.92, hspace=0.5, wspace=0.9)
+    gs = fig.add_gridspec(
+        3, ncols * 2, left=0.09, right=0.985, bottom=0.07, top=0.92, hspace=0.5, wspace=0.9
+    )
     blue, orange, green, red = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]
     for row, (key, label, col) in enumerate(
         (("act", "activation", blue), ("grad", "gradient dL/da", orange))
@@ -570,9 +572,17 @@ def training_data(**settings: Any) -> dict[str, Any]:
     labels = predict_fn(model)(mesh).reshape(grid, grid)
     return {
         "settings": {
-            "dataset": dataset, "depth": depth, "width": width, "activation": activation,
-            "scheme": scheme, "scale": scale, "seed": seed, "epochs": epochs, "lr": lr,
-            "momentum": momentum, "grid": grid,
+            "dataset": dataset,
+            "depth": depth,
+            "width": width,
+            "activation": activation,
+            "scheme": scheme,
+            "scale": scale,
+            "seed": seed,
+            "epochs": epochs,
+            "lr": lr,
+            "momentum": momentum,
+            "grid": grid,
         },  # fmt: skip
         "loss": np.asarray(hist.loss, dtype=np.float64),
         "accuracy": np.asarray(hist.accuracy, dtype=np.float64),
@@ -664,11 +674,13 @@ def explorer(**settings: Any) -> Any:
     controls = {
         "depth": w.IntSlider(value=s["depth"], min=1, max=50, description="depth"),
         "width": w.IntSlider(value=s["width"], min=8, max=1024, step=8, description="width"),
-        "activation": w.Dropdown(options=list(ACTIVATIONS), value=s["activation"],
-                                 description="activation"),  # fmt: skip
+        "activation": w.Dropdown(
+            options=list(ACTIVATIONS), value=s["activation"], description="activation"
+        ),  # fmt: skip
         "scheme": w.Dropdown(options=list(SCHEMES), value=s["scheme"], description="scheme"),
-        "scale": w.FloatLogSlider(value=s["scale"], base=10, min=-2, max=1, step=0.05,
-                                  description="scale x"),  # fmt: skip
+        "scale": w.FloatLogSlider(
+            value=s["scale"], base=10, min=-2, max=1, step=0.05, description="scale x"
+        ),  # fmt: skip
         "batch": w.IntSlider(value=s["batch"], min=16, max=2048, step=16, description="batch"),
         "seed": w.IntText(value=s["seed"], description="seed"),
     }

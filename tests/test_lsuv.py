@@ -231,7 +231,9 @@ def test_lsuv_torch_mlp_all_layers_within_tolerance():
     # pre-init was orthogonal: a square weight is c * Q with Q orthogonal
     w = model[2].weight.detach().double()
     gram = w @ w.T
-    torch.testing.assert_close(gram / gram[0, 0], torch.eye(50, dtype=torch.float64), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        gram / gram[0, 0], torch.eye(50, dtype=torch.float64), atol=1e-5, rtol=0
+    )
 
 
 def test_lsuv_torch_conv_net_and_biases_need_more_steps_at_tight_tolerance():

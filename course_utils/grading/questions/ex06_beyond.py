@@ -39,7 +39,12 @@ class OrthogonalCheck(QuestionCheck):
 
     def calls(self, rng: np.random.Generator | None) -> list[Call]:
         if rng is None:
-            shapes = [((64, 32), {}), ((32, 64), {}), ((3, 3, 8, 16), {}), ((50, 50), {"gain": 2.0})]
+            shapes = [
+                ((64, 32), {}),
+                ((32, 64), {}),
+                ((3, 3, 8, 16), {}),
+                ((50, 50), {"gain": 2.0}),
+            ]
             seeds = [int(s) for s in range(1, 7)]
             haar_seeds = list(range(1000, 1000 + HAAR_DRAWS))
         else:
@@ -94,13 +99,23 @@ class OrthogonalCheck(QuestionCheck):
             results += [CheckResult(c, False, NO_OUTPUT) for c in ("shape", "orthonormal")]
             results.append(CheckResult("dtype", False, NO_OUTPUT, weight=0.5))
         else:
-            results.append(CheckResult("shape", not shape_msgs,
-                                       shape_msgs[0] if shape_msgs else "requested shapes"))
-            results.append(CheckResult("orthonormal", not ortho_msgs and not shape_msgs,
-                                       ortho_msgs[0] if ortho_msgs else
-                                       "orthonormal columns/rows, scaled by gain"))
-            results.append(CheckResult("dtype", not dtype_msgs,
-                                       dtype_msgs[0] if dtype_msgs else "float32", weight=0.5))
+            results.append(
+                CheckResult(
+                    "shape", not shape_msgs, shape_msgs[0] if shape_msgs else "requested shapes"
+                )
+            )
+            results.append(
+                CheckResult(
+                    "orthonormal",
+                    not ortho_msgs and not shape_msgs,
+                    ortho_msgs[0] if ortho_msgs else "orthonormal columns/rows, scaled by gain",
+                )
+            )
+            results.append(
+                CheckResult(
+                    "dtype", not dtype_msgs, dtype_msgs[0] if dtype_msgs else "float32", weight=0.5
+                )
+            )
         results.append(self._haar(calls, outcomes))
         results.extend(self._seeds(calls, outcomes))
         return results  # fmt: skip
@@ -211,12 +226,27 @@ question(
     check=deterministic(
         lsuv_step_reference,
         visible=[
-            Call(((3.0 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
-                  _VIS.standard_normal((128, 64))), group="shrinks a large layer"),
-            Call(((0.05 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
-                  _VIS.standard_normal((128, 64))), group="grows a small layer"),
-            Call((_VIS.standard_normal((16, 8)).astype(np.float32),
-                  np.abs(_VIS.standard_normal((32, 16))) + 0.5), group="non-centred inputs"),
+            Call(
+                (
+                    (3.0 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
+                    _VIS.standard_normal((128, 64)),
+                ),
+                group="shrinks a large layer",
+            ),
+            Call(
+                (
+                    (0.05 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
+                    _VIS.standard_normal((128, 64)),
+                ),
+                group="grows a small layer",
+            ),
+            Call(
+                (
+                    _VIS.standard_normal((16, 8)).astype(np.float32),
+                    np.abs(_VIS.standard_normal((32, 16))) + 0.5,
+                ),
+                group="non-centred inputs",
+            ),
         ],  # fmt: skip
         hidden=_lsuv_calls,
         rtol=1e-5,
@@ -228,7 +258,11 @@ question(
             "square: inputs after a ReLU are not centred",
         },
     ),
-    forbidden=("course_utils.lsuv.lsuv_step", "course_utils.lsuv.lsuv", "course_utils.lsuv.lsuv_init"),
+    forbidden=(
+        "course_utils.lsuv.lsuv_step",
+        "course_utils.lsuv.lsuv",
+        "course_utils.lsuv.lsuv_init",
+    ),
 )
 
 # ------------------------------------------------------------------------------ spectrum
@@ -264,10 +298,14 @@ question(
     check=deterministic(
         end_to_end_singular_values_reference,
         visible=[
-            Call(([_SV.standard_normal((20, 20)) / math.sqrt(20) for _ in range(5)],),
-                 group="square layers"),
-            Call(([_SV.standard_normal((10, 30)), _SV.standard_normal((30, 5))],),
-                 group="changing widths"),
+            Call(
+                ([_SV.standard_normal((20, 20)) / math.sqrt(20) for _ in range(5)],),
+                group="square layers",
+            ),
+            Call(
+                ([_SV.standard_normal((10, 30)), _SV.standard_normal((30, 5))],),
+                group="changing widths",
+            ),
         ],  # fmt: skip
         hidden=_sv_calls,
         rtol=1e-6,
