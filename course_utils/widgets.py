@@ -320,8 +320,9 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
         ``settings`` (the resolved settings); ``layers`` (1..depth); per layer, arrays of
         length ``depth``: ``act_mean``, ``act_std``, ``pre_std``, ``grad_std``,
         ``theory_act_std``, ``theory_pre_std``, ``theory_grad_std``, ``saturated`` (fraction
-        of entries with ``f'(z) < 0.01 max f'``: ``|tanh| > 0.995``; NaN for activations that
-        do not saturate), ``dead`` (fraction of units that output 0 on the whole batch, for
+        of outputs within 0.01 of a bound: ``|tanh z| > 0.99`` as in
+        :func:`course_utils.theory.saturation_fraction`, ``sigmoid`` below 0.01 or above 0.99;
+        NaN for activations that do not saturate), ``dead`` (fraction of units that output 0 on the whole batch, for
         ReLU; NaN otherwise); ``act_counts``/``act_edges`` and ``grad_counts``/``grad_edges``
         (``(depth, bins)`` fractions and ``(depth, bins + 1)`` edges).
 
@@ -369,9 +370,10 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
         act_mean = np.array([float(v.mean()) for v in act])
         pre_std = np.array([float(v.std()) for v in pre])
         grad_std = np.array([float(v.std()) for v in grads])
-        if activation in ("tanh", "sigmoid"):
-            d_max = float(df(np.zeros(1))[0])
-            saturated = np.array([float(np.mean(d < 0.01 * d_max)) for d in deriv])
+        if activation == "tanh":  # the definition of course_utils.theory.saturation_fraction
+            saturated = np.array([float(np.mean(np.abs(v) > 0.99)) for v in act])
+        elif activation == "sigmoid":  # within 0.01 of its bounds 0 and 1
+            saturated = np.array([float(np.mean(np.abs(2 * v - 1) > 0.98)) for v in act])
         else:
             saturated = np.full(depth, np.nan)
         if activation == "relu":
@@ -475,7 +477,7 @@ def explorer_figure(data: dict[str, Any], *, dpi: int = 72) -> Figure:
     ax.legend(fontsize=7, ncol=2)
     ax = fig.add_subplot(gs[2, 7:10])
     plotted = False
-    for key, label, col in (("saturated", "saturated (|f'| < 1% of max)", green),
+    for key, label, col in (("saturated", "saturated (within 0.01 of a bound)", green),
                             ("dead", "dead units (0 on the whole batch)", red)):  # fmt: skip
         v = np.asarray(data[key], dtype=float)
         if np.all(np.isnan(v)):
