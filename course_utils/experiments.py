@@ -8,9 +8,12 @@ Contents
 * :func:`sum_variance_mc` / :func:`sum_variance_theory` - Monte-Carlo of
   ``Var(sum_i w_i x_i) = n Var(w) Var(x)`` and what happens when its assumptions are broken
 * :func:`uniform_limit` - the bound ``a`` of ``U(-a, a)`` that has a given variance
-* :func:`scaled_tanh` - LeCun's ``1.7159 tanh(2x/3)`` and its derivative
+* :func:`scaled_tanh` - LeCun's ``1.7159 tanh(2x/3)`` and its derivative (from
+  :mod:`course_utils.activations`)
 * :func:`mean_field_variances` - the layer-to-layer variance map ``q_l = c E[f(sqrt(q_(l-1)) z)^2]``
-* :func:`propagate` - forward std and backward gradient variance, layer by layer, of a numpy MLP
+  (:func:`course_utils.theory.predict` for a given ``n Var(w)``)
+* :func:`propagate` - forward std and backward gradient variance, layer by layer, of the course's
+  numpy MLP (:func:`course_utils.network.forward` / :func:`~course_utils.network.backward`)
 * :func:`funnel_gradient_theory` - predicted backward variance through layers of changing width
 * :func:`torch_linear_weight_variance`, :func:`torch_default_depth_stds` - PyTorch's default
   ``nn.Linear`` initialization measured, and followed through a deep ReLU stack
@@ -29,16 +32,18 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from course_utils.initializers import INITIALIZERS
+from course_utils import network, theory
+from course_utils.activations import SCALED_TANH_A as LECUN_TANH_A
+from course_utils.activations import SCALED_TANH_B as LECUN_TANH_B
+from course_utils.activations import Activation, get_activation, scaled_tanh, scaled_tanh_derivative
 
 __all__ = [
     "SUM_CASES",
-    "ACTIVATIONS",
     "LECUN_TANH_A",
     "LECUN_TANH_B",
     "Propagation",
@@ -54,10 +59,6 @@ __all__ = [
     "torch_default_depth_stds",
     "he_reproduction",
 ]
-
-#: LeCun's scaled tanh ``A tanh(B x)``: A = 1.7159, B = 2/3 make f(1) = 1 and f(-1) = -1.
-LECUN_TANH_A = 1.7159
-LECUN_TANH_B = 2.0 / 3.0
 
 #: The ways :func:`sum_variance_mc` can (or cannot) break the identity Var(y) = n Var(w) Var(x).
 SUM_CASES = ("independent", "mean_x", "mean_w_and_x", "shared", "aligned")
@@ -212,58 +213,13 @@ def uniform_limit(variance: float) -> float:
 
 
 # ------------------------------------------------------------------------------ activations
-def scaled_tanh(x: np.ndarray) -> np.ndarray:
-    """LeCun's sigmoid ``f(x) = 1.7159 tanh(2x/3)`` (Efficient BackProp, 1998, section 4.4).
-
-    The constants make ``f(1) = 1`` and ``f(-1) = -1``; the slope at the origin is
-    ``1.7159 * 2/3 = 1.144``, so the gain is close to 1 over the useful range.
-
-    Examples
-    --------
-    >>> round(float(scaled_tanh(np.array(1.0))), 4)
-    1.0
-    """
-    return LECUN_TANH_A * np.tanh(LECUN_TANH_B * np.asarray(x))
-
-
-def scaled_tanh_derivative(x: np.ndarray) -> np.ndarray:
-    """Derivative of :func:`scaled_tanh`: ``A B (1 - tanh(B x)^2)``.
-
-    Examples
-    --------
-    >>> round(float(scaled_tanh_derivative(np.array(0.0))), 4)
-    1.1439
-    """
-    t = np.tanh(LECUN_TANH_B * np.asarray(x))
-    return LECUN_TANH_A * LECUN_TANH_B * (1.0 - t**2)
-
-
-def _leaky(slope: float) -> tuple[Callable, Callable]:
-    return (
-        lambda z: np.where(z > 0, z, slope * z),
-        lambda z: np.where(z > 0, 1.0, slope).astype(z.dtype),
-    )
-
-
-#: Activation name -> (f, f'); ``leaky_relu`` uses slope 0.01 (use ``("leaky_relu", a)``).
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "linear": (lambda z: z, np.ones_like),
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "scaled_tanh": (scaled_tanh, scaled_tanh_derivative),
-    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
-    "leaky_relu": _leaky(0.01),
-}
-
-
-def _activation(activation: Any) -> tuple[Callable, Callable]:
+def _activation(activation: Any) -> Activation:
+    """A name, an :class:`~course_utils.activations.Activation`, or ``("leaky_relu", slope)``."""
     if isinstance(activation, tuple) and len(activation) == 2 and activation[0] == "leaky_relu":
-        return _leaky(_nonneg("negative slope", activation[1]))
-    if isinstance(activation, str) and activation in ACTIVATIONS:
-        return ACTIVATIONS[activation]
-    raise ValueError(
-        f"activation must be one of {', '.join(map(repr, ACTIVATIONS))} or ('leaky_relu', a); "
-        f"got {activation!r}"
-    )
+        return get_activation("leaky_relu", slope=_nonneg("negative slope", activation[1]))
+    if isinstance(activation, tuple):
+        raise ValueError(f"activation must be a name or ('leaky_relu', a); got {activation!r}")
+    return get_activation(activation)
 
 
 # ------------------------------------------------------------------------------- mean field
@@ -285,7 +241,8 @@ def mean_field_variances(
     .. math:: q_l = c\\,E\\big[f(\\sqrt{q_{l-1}}\\,z)^2\\big], \\qquad q_1 = c\\,q_0,
 
     (the first layer sees the raw input, variance ``q0``, when ``first_layer_linear_input``).
-    The expectation is computed by Gauss-Hermite quadrature. For ReLU
+    This is :func:`course_utils.theory.predict` with the variances given directly; its
+    expectations are Gauss-Legendre quadratures (``n_quadrature`` is accepted and ignored). For ReLU
     :math:`E[\\mathrm{relu}(\\sqrt q z)^2] = q/2`, hence He's ``c = 2``; for a linear network
     ``q_l = c^l q_0``. Reference: LeCun et al. (1998); He et al. (2015); the recursion is the
     mean-field "length map" of Poole et al., "Exponential expressivity in deep neural networks
@@ -298,18 +255,13 @@ def mean_field_variances(
     """
     depth = _positive_int("depth", depth)
     c = _nonneg("weight_gain", weight_gain)
-    q = _nonneg("q0", q0)
-    f, _ = _activation(activation)
-    z, wq = np.polynomial.hermite_e.hermegauss(_positive_int("n_quadrature", n_quadrature))
-    wq = wq / wq.sum()
-    out = np.empty(depth)
-    for layer in range(depth):
-        if layer == 0 and first_layer_linear_input:
-            q = c * q
-        else:
-            q = c * float(np.sum(wq * f(math.sqrt(q) * z) ** 2))
-        out[layer] = q
-    return out
+    q0 = _nonneg("q0", q0)
+    f = _activation(activation)
+    # the raw input has E[x^2] = q0; otherwise it is f of a N(0, q0) pre-activation
+    input_var = q0 if first_layer_linear_input else float(f.second_moment(q0))
+    # one unit per layer with Var(w) = c: the recursion only sees the product n Var(w)
+    p = theory.predict([1] * (depth + 1), [c] * depth, f, input_var=input_var)
+    return p.pre_activation_var
 
 
 # -------------------------------------------------------------------------- numpy propagation
@@ -357,8 +309,8 @@ def propagate(
     scheme : str or callable
         A name of :data:`course_utils.initializers.INITIALIZERS` or an initializer
         ``(shape, rng, **kw)``; ignored when ``weights`` is given.
-    activation : str or ("leaky_relu", slope)
-        A key of :data:`ACTIVATIONS`.
+    activation : str, Activation, or ("leaky_relu", slope)
+        A name of :data:`course_utils.activations.ACTIVATION_NAMES`.
     rng : numpy.random.Generator or int
     batch : int
     scheme_kwargs : dict, optional
@@ -372,45 +324,29 @@ def propagate(
     >>> bool(np.all(abs(p.pre_std - 1) < 0.1))
     True
     """
-    widths = [_positive_int("widths", n) for n in widths]
-    if len(widths) < 2:
-        raise ValueError(f"widths must have at least 2 entries [n_0, n_1, ...], got {widths!r}")
     batch = _positive_int("batch", batch)
-    f, df = _activation(activation)
+    f = _activation(activation)
     rng = _as_rng(rng)
+    widths = network._check_widths(widths)
+    shapes = list(zip(widths[:-1], widths[1:], strict=True))
     if weights is None:
-        init = INITIALIZERS.get(scheme) if isinstance(scheme, str) else scheme
-        if not callable(init):
-            raise ValueError(f"scheme must be a name in INITIALIZERS or a callable, got {scheme!r}")
-        kw = scheme_kwargs or {}
-        weights = [
-            np.asarray(init((a, b), rng, **kw), dtype=np.float64)
-            for a, b in zip(widths[:-1], widths[1:], strict=True)
-        ]
-    else:
-        weights = [np.asarray(w, dtype=np.float64) for w in weights]
-        if [w.shape for w in weights] != list(zip(widths[:-1], widths[1:], strict=True)):
-            raise ValueError("weights must have shapes (widths[l], widths[l + 1])")
-    a = rng.standard_normal((batch, widths[0]))
-    zs, acts = [], []
-    for w in weights:
-        z = a @ w
-        a = f(z)
-        zs.append(z)
-        acts.append(a)
-    g = rng.standard_normal((batch, widths[-1]))
-    grads = [g]
-    for w, z in zip(reversed(weights), reversed(zs), strict=True):
-        g = (g * df(z)) @ w.T
-        grads.append(g)
-    grads = grads[::-1]
+        init = network.resolve_scheme(scheme)
+        weights = [init(shape, rng, **(scheme_kwargs or {})) for shape in shapes]
+    elif [np.shape(w) for w in weights] != shapes:
+        raise ValueError("weights must have shapes (widths[l], widths[l + 1])")
+    weights = [np.asarray(w, dtype=np.float64) for w in weights]
+    x = rng.standard_normal((batch, weights[0].shape[0]))
+    trace = network.forward(x, weights, f)
+    g = rng.standard_normal((batch, weights[-1].shape[1]))
+    grads = network.backward(trace, weights, f, g, weight_grads=False)
+    signals = [grads.inputs, *grads.activations]
     return Propagation(
-        pre_std=np.array([z.std() for z in zs]),
-        act_std=np.array([a.std() for a in acts]),
-        grad_var=np.array([g.var() for g in grads]),
-        pre_activations=zs,
-        activations=acts,
-        grads=grads,
+        pre_std=np.array([z.std() for z in trace.pre_activations]),
+        act_std=np.array([a.std() for a in trace.activations]),
+        grad_var=np.array([s.var() for s in signals]),
+        pre_activations=trace.pre_activations,
+        activations=trace.activations,
+        grads=signals,
     )
 
 

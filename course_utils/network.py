@@ -48,20 +48,17 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.activations import Activation, get_activation, sigmoid
+from course_utils.activations import Activation, get_activation
 from course_utils.initializers import INITIALIZERS
 
 __all__ = [
     "Trace",
     "Gradients",
-    "TrainHistory",
     "init_weights",
+    "resolve_scheme",
     "init_biases",
     "forward",
     "backward",
-    "train_gd",
-    "unit_spread",
-    "distinct_units",
     "resolve_activations",
 ]
 
@@ -118,7 +115,7 @@ class Gradients:
     Attributes
     ----------
     weights : list of L ndarrays
-        ``dL/dW_l``, same shapes as the weights.
+        ``dL/dW_l``, same shapes as the weights (``None`` with ``weight_grads=False``).
     activations : list of L ndarrays
         ``dL/da_l``: the back-propagated signal arriving at layer ``l`` (the last one is
         ``grad_output``). ``None`` for the last layer when the gradient was given with respect to
@@ -131,7 +128,7 @@ class Gradients:
         ``dL/db_l`` when the forward pass used biases.
     """
 
-    weights: list[np.ndarray]
+    weights: list[np.ndarray | None]
     activations: list[np.ndarray | None]
     pre_activations: list[np.ndarray]
     inputs: np.ndarray
@@ -228,6 +225,37 @@ def _check_biases(biases: Sequence[np.ndarray] | None, weights: list[np.ndarray]
 # --------------------------------------------------------------------------------------------
 # construction
 # --------------------------------------------------------------------------------------------
+def resolve_scheme(scheme: str | Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """The initializer ``(shape, rng, **kw)`` named by ``scheme`` (a callable passes through).
+
+    Examples
+    --------
+    >>> resolve_scheme("he_normal").__name__
+    'he_normal'
+    """
+    if isinstance(scheme, str):
+        if scheme not in INITIALIZERS:
+            raise ValueError(
+                f"scheme must be one of {', '.join(map(repr, INITIALIZERS))} or a callable; "
+                f"got {scheme!r}"
+            )
+        return INITIALIZERS[scheme]
+    if callable(scheme):
+        return scheme
+    raise TypeError(f"scheme must be a name or a callable, got {type(scheme).__name__}")
+
+
+def _as_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
+    """An int seed becomes a Generator; a Generator and ``None`` pass through."""
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}"
+        )
+    return rng
+
+
 def init_weights(
     widths: Sequence[int],
     scheme: str | Callable[..., np.ndarray],
@@ -265,23 +293,8 @@ def init_weights(
     ([(784, 500), (500, 10)], dtype('float32'))
     """
     widths = _check_widths(widths)
-    if isinstance(scheme, str):
-        if scheme not in INITIALIZERS:
-            raise ValueError(
-                f"scheme must be one of {', '.join(map(repr, INITIALIZERS))} or a callable; "
-                f"got {scheme!r}"
-            )
-        init = INITIALIZERS[scheme]
-    elif callable(scheme):
-        init = scheme
-    else:
-        raise TypeError(f"scheme must be a name or a callable, got {type(scheme).__name__}")
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        rng = np.random.default_rng(int(rng))
-    elif rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}"
-        )
+    init = resolve_scheme(scheme)
+    rng = _as_generator(rng)
     weights = []
     for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
         w = np.asarray(init((n_in, n_out), rng, **scheme_kwargs))
@@ -314,7 +327,7 @@ def init_biases(
 SMALL_MATMUL = 1 << 16
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _matmul(a: np.ndarray, b: np.ndarray, exact: bool | None = None) -> np.ndarray:
     """``a @ b``; small products summed in one fixed order so equal columns give equal results.
 
     BLAS kernels compute different output columns with different code paths (vector lanes, edge
@@ -322,9 +335,12 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     experiment (lecture 01: units that start equal must stay *exactly* equal) that is fatal, so
     products of up to :data:`SMALL_MATMUL` multiply-adds - tiny networks, where BLAS buys
     nothing - are a broadcast multiply and a sum over the middle axis, which adds the terms of
-    every output entry in the same order ``k = 0, 1, ...``.
+    every output entry in the same order ``k = 0, 1, ...``. ``exact=True`` takes that path at
+    any size, ``exact=False`` always calls BLAS; ``None`` chooses by size.
     """
-    if a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_MATMUL:
+    if exact is None:
+        exact = a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_MATMUL
+    if exact:
         return np.multiply(a[:, :, None], b[None, :, :]).sum(axis=1)
     return a @ b
 
@@ -336,6 +352,7 @@ def forward(
     *,
     biases: Sequence[np.ndarray] | None = None,
     output_activation: str | Activation | None = None,
+    exact: bool | None = None,
 ) -> Trace:
     """Run the network on a batch and record every layer.
 
@@ -352,6 +369,10 @@ def forward(
         Default: no biases.
     output_activation : str or Activation, optional
         Replaces the last layer's activation (e.g. ``"sigmoid"`` for a classifier).
+    exact : bool, optional
+        How the products are summed (see :func:`_matmul`): ``True`` in one fixed order, so equal
+        columns stay bit-equal (slow beyond small networks); ``False`` with BLAS; default: the
+        fixed order for products of at most :data:`SMALL_MATMUL` multiply-adds, BLAS above.
 
     Returns
     -------
@@ -390,7 +411,7 @@ def forward(
     as_: list[np.ndarray] = []
     a = x
     for i, (w, f) in enumerate(zip(weights, acts, strict=True)):
-        z = _matmul(a, w)
+        z = _matmul(a, w, exact)
         if bs is not None:
             np.add(z, bs[i], out=z)
         a = z if f.name == "linear" else f(z)
@@ -407,6 +428,8 @@ def backward(
     *,
     output_activation: str | Activation | None = None,
     grad_wrt: str = "activations",
+    exact: bool | None = None,
+    weight_grads: bool = True,
 ) -> Gradients:
     """Back-propagate ``grad_output = dL/da_L`` through a recorded forward pass.
 
@@ -430,6 +453,12 @@ def backward(
     grad_wrt : {"activations", "pre_activations"}
         ``"pre_activations"`` says ``grad_output`` is already ``dL/dz_L`` (the stable way to
         combine a sigmoid output with cross-entropy: ``(sigmoid(z_L) - y) / batch``).
+    exact : bool, optional
+        As in :func:`forward`.
+    weight_grads : bool
+        ``False`` skips ``dL/dW_l`` (``.weights`` is then a list of ``None``): a third fewer
+        matrix products when only the back-propagated signal is wanted (the init lab's explorer,
+        the variance experiments of lectures 03-05).
 
     Returns
     -------
@@ -473,7 +502,7 @@ def backward(
     dtype = trace.activations[-1].dtype
     g = np.ascontiguousarray(g, dtype=dtype)
 
-    grad_w: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
+    grad_w: list[np.ndarray | None] = [None] * depth
     grad_a: list[np.ndarray | None] = [None] * depth
     grad_z: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
     grad_b: list[np.ndarray] | None = [None] * depth if trace.biases is not None else None  # type: ignore[list-item]
@@ -485,223 +514,11 @@ def backward(
             grad_a[i] = g
             delta = acts[i].backprop(g, trace.pre_activations[i], trace.activations[i])
         grad_z[i] = delta
-        grad_w[i] = _matmul(a_prev.T, delta)
+        if weight_grads:
+            grad_w[i] = _matmul(a_prev.T, delta, exact)
         if grad_b is not None:
             grad_b[i] = delta.sum(axis=0)
-        g = _matmul(delta, weights[i].T)
+        g = _matmul(delta, weights[i].T, exact)
     return Gradients(
         weights=grad_w, activations=grad_a, pre_activations=grad_z, inputs=g, biases=grad_b
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# symmetry diagnostics
-# --------------------------------------------------------------------------------------------
-def unit_spread(
-    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray] | None = None
-) -> np.ndarray:
-    """How different the units of each hidden layer are: 0 means they are exact clones.
-
-    For hidden layer ``l = 1..L-1`` (columns of ``W_l``), the largest difference between two
-    units in any parameter that belongs to a unit: its incoming weights (a row of ``W_l`` across
-    columns), its outgoing weights (a column of ``W_{l+1}`` across rows) and its bias::
-
-        spread_l = max( max_i ptp_j W_l[i, j], max_k ptp_j W_{l+1}[j, k], ptp_j b_l[j] )
-
-    With constant initialization every unit of a layer gets the same gradient, so this stays
-    exactly 0 during training (lecture 01).
-
-    Returns
-    -------
-    ndarray, (L-1,)
-
-    Examples
-    --------
-    >>> unit_spread(init_weights([2, 3, 1], "constant", None, value=0.5)).tolist()
-    [0.0]
-    """
-    weights = _check_weights(weights)
-    spreads = []
-    for i in range(len(weights) - 1):
-        s = max(float(np.ptp(weights[i], axis=1).max()), float(np.ptp(weights[i + 1], axis=0).max()))
-        if biases is not None:
-            s = max(s, float(np.ptp(np.asarray(biases[i]))))
-        spreads.append(s)
-    return np.asarray(spreads)
-
-
-def distinct_units(weight: np.ndarray, decimals: int | None = None) -> int:
-    """Number of distinct units (columns) of one weight matrix ``(fan_in, fan_out)``.
-
-    ``decimals`` rounds first, to count units that agree up to float noise as one.
-
-    Examples
-    --------
-    >>> distinct_units(np.ones((3, 4)))
-    1
-    >>> distinct_units(np.eye(3))
-    3
-    """
-    w = np.asarray(weight)
-    if w.ndim != 2:
-        raise ValueError(f"weight must be 2-D (fan_in, fan_out), got shape {w.shape}")
-    if decimals is not None:
-        w = np.round(w, decimals)
-    return int(np.unique(w, axis=1).shape[1])
-
-
-# --------------------------------------------------------------------------------------------
-# full-batch gradient descent (lecture 01)
-# --------------------------------------------------------------------------------------------
-@dataclass
-class TrainHistory:
-    """The record of :func:`train_gd`; index ``t`` is after ``t`` steps (``0`` = the start).
-
-    Attributes
-    ----------
-    loss : ndarray, (steps + 1,)
-    accuracy : ndarray, (steps + 1,)
-        Fraction of correct predictions (output > 0.5 for ``"bce"``); NaN for ``"mse"``.
-    spread : ndarray, (steps + 1, L - 1)
-        :func:`unit_spread` of each hidden layer: 0 while the units are clones.
-    weights : list of L ndarrays
-        The final weights.
-    biases : list of L ndarrays or None
-        The final biases.
-    weights_history : list or None
-        With ``record_weights=True``: the weights (a list of L arrays) at every step.
-    biases_history : list or None
-        Likewise for the biases.
-    """
-
-    loss: np.ndarray
-    accuracy: np.ndarray
-    spread: np.ndarray
-    weights: list[np.ndarray]
-    biases: list[np.ndarray] | None
-    weights_history: list[list[np.ndarray]] | None = None
-    biases_history: list[list[np.ndarray]] | None = None
-
-
-def _loss_and_grad(
-    z_out: np.ndarray, a_out: np.ndarray, y: np.ndarray, loss: str
-) -> tuple[float, np.ndarray, float]:
-    n = y.shape[0]
-    if loss == "bce":
-        # From the logits: L = mean(softplus(z) - y z), dL/dz = (sigmoid(z) - y) / n.
-        z64 = z_out.astype(np.float64)
-        value = float(np.mean(np.logaddexp(0.0, z64) - y * z64))
-        grad = ((sigmoid(z64) - y) / n).astype(z_out.dtype)
-        acc = float(np.mean((z64 > 0) == (y > 0.5)))
-        return value, grad, acc
-    diff = a_out.astype(np.float64) - y
-    value = float(np.mean(diff**2))
-    return value, (2.0 * diff / diff.size).astype(a_out.dtype), float("nan")
-
-
-def train_gd(
-    x: np.ndarray,
-    y: np.ndarray,
-    weights: Sequence[np.ndarray],
-    activation: ActivationSpec,
-    *,
-    biases: Sequence[np.ndarray] | None = None,
-    output_activation: str | Activation | None = "sigmoid",
-    lr: float = 0.1,
-    steps: int = 1000,
-    loss: str = "bce",
-    record_weights: bool = False,
-) -> TrainHistory:
-    """Full-batch gradient descent with :func:`forward` / :func:`backward` (lecture 01).
-
-    Each step: ``W_l <- W_l - lr * dL/dW_l`` (and the biases likewise). The inputs are not
-    modified; the trained parameters are returned in the history.
-
-    Parameters
-    ----------
-    x : array, (batch, n_0)
-    y : array, (batch,) or (batch, 1)
-        Targets; 0/1 labels for ``"bce"``.
-    weights, biases : lists of arrays
-        The starting point (copied).
-    activation, output_activation
-        As in :func:`forward`. ``loss="bce"`` requires a sigmoid output.
-    lr : float > 0
-    steps : int >= 0
-    loss : {"bce", "mse"}
-        Binary cross-entropy (computed from the logits, stable) or mean squared error.
-    record_weights : bool
-        Keep a copy of the parameters after every step.
-
-    Returns
-    -------
-    TrainHistory
-
-    Examples
-    --------
-    With zero weights every hidden unit outputs 0, the output is sigmoid(0) = 1/2, and the loss
-    is :math:`\\ln 2` for ever: hidden gradients vanish and only the output bias could move.
-
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.standard_normal((20, 2)); y = (x[:, 0] > 0).astype(float)
-    >>> ws = init_weights([2, 4, 1], "zeros", rng)
-    >>> h = train_gd(x, y, ws, "relu", lr=0.5, steps=5)
-    >>> bool(np.allclose(h.loss, np.log(2)))
-    True
-    """
-    weights = [np.array(w) for w in _check_weights(weights)]
-    depth = len(weights)
-    bs = _check_biases(biases, weights)
-    bs = None if bs is None else [np.array(b, dtype=weights[i].dtype) for i, b in enumerate(bs)]
-    acts = resolve_activations(activation, depth, output_activation)
-    if loss not in ("bce", "mse"):
-        raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-    if loss == "bce" and acts[-1].name != "sigmoid":
-        raise ValueError(
-            "loss='bce' needs output_activation='sigmoid' (the last layer's activation is "
-            f"{acts[-1].name!r})"
-        )
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    x = np.asarray(x)
-    y = np.asarray(y, dtype=np.float64)
-    n_out = weights[-1].shape[1]
-    if y.ndim == 1:
-        y = y[:, None]
-    if y.shape != (x.shape[0], n_out):
-        raise ValueError(f"y must have shape ({x.shape[0]},) or ({x.shape[0]}, {n_out}), got {y.shape}")
-
-    losses, accs, spreads = [], [], []
-    w_hist: list[list[np.ndarray]] | None = [] if record_weights else None
-    b_hist: list[list[np.ndarray]] | None = [] if (record_weights and bs is not None) else None
-    for step in range(steps + 1):
-        trace = forward(x, weights, acts, biases=bs)
-        value, g, acc = _loss_and_grad(trace.pre_activations[-1], trace.outputs, y, loss)
-        losses.append(value)
-        accs.append(acc)
-        spreads.append(unit_spread(weights, bs))
-        if w_hist is not None:
-            w_hist.append([w.copy() for w in weights])
-        if b_hist is not None:
-            b_hist.append([b.copy() for b in bs])
-        if step == steps:
-            break
-        grads = backward(
-            trace, weights, acts, g, grad_wrt="pre_activations" if loss == "bce" else "activations"
-        )
-        for w, dw in zip(weights, grads.weights, strict=True):
-            w -= lr * dw
-        if bs is not None:
-            for b, db in zip(bs, grads.biases, strict=True):
-                b -= lr * db
-    return TrainHistory(
-        loss=np.asarray(losses),
-        accuracy=np.asarray(accs),
-        spread=np.asarray(spreads).reshape(len(losses), depth - 1),
-        weights=weights,
-        biases=bs,
-        weights_history=w_hist,
-        biases_history=b_hist,
     )

@@ -4,7 +4,9 @@ measurements of how alike the hidden units of a layer are.
 Lecture 01 trains the classic ``2-10-5-1`` network (ReLU hidden layers, sigmoid output, binary
 cross-entropy, plain full-batch gradient descent) on two concentric circles from three starts:
 all zeros, a non-zero constant, and scaled random values. This module holds that network as plain
-data (:class:`MLP`) and functions, so a notebook reads like the maths:
+data (:class:`MLP`) and functions, so a notebook reads like the maths; the forward and backward
+passes are the course's engine, :func:`course_utils.network.forward` and
+:func:`course_utils.network.backward`, with biases and a sigmoid output:
 
 .. math::
 
@@ -25,7 +27,8 @@ different kernels (vector body versus remainder, with or without fused multiply-
 width 500 two equal columns of ``x @ W`` can differ in the last bit. ``exact=True`` computes the
 products as an element-wise multiply followed by a sum over the shared axis; IEEE-754 makes
 every element-wise operation correctly rounded, so equal columns in give bit-equal columns out on
-any machine. It is slower (it materialises an ``(n, k, m)`` array) and meant for small networks.
+any machine (the ``exact`` option of :func:`course_utils.network.forward`). It is slower (it
+materialises an ``(n, k, m)`` array) and meant for small networks.
 
 References
 ----------
@@ -44,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.initializers import INITIALIZERS
+from course_utils import network
+from course_utils.network import Gradients
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
@@ -143,15 +147,6 @@ class MLP:
 
 
 @dataclass
-class Gradients:
-    """``dL/dW_l``, ``dL/db_l`` and the back-propagated ``dL/dz_l`` per layer."""
-
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-    pre_activations: list[np.ndarray]
-
-
-@dataclass
 class History:
     """What :func:`train` measured, one entry per step ``0 .. steps`` (before each update and
     after the last one).
@@ -206,57 +201,16 @@ def init_mlp(
     [(2, 10), (10, 5), (5, 1)]
     """
     _check_hidden(hidden)
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
-        raise ValueError(f"widths must be a sequence of at least 2 ints, got {widths!r}")
-    if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in widths):
-        raise ValueError(f"widths must contain positive ints, got {list(widths)!r}")
-    if isinstance(scheme, str):
-        if scheme not in INITIALIZERS:
-            raise ValueError(
-                f"scheme must be one of {', '.join(INITIALIZERS)} or a callable; got {scheme!r}"
-            )
-        init = INITIALIZERS[scheme]
-    elif callable(scheme):
-        init = scheme
-    else:
-        raise TypeError(f"scheme must be a name or a callable, got {type(scheme).__name__}")
-    gen = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
+    widths = network._check_widths(widths)
+    init = network.resolve_scheme(scheme)
+    gen = network._as_generator(rng)
+    # drawn in the initializer's own dtype (float32 for the named ones), then cast
     weights = [
-        np.asarray(init((int(a), int(b)), gen, **scheme_kwargs), dtype=dtype)
+        np.asarray(init((a, b), gen, **scheme_kwargs), dtype=dtype)
         for a, b in zip(widths[:-1], widths[1:], strict=True)
     ]
-    biases = [np.full(int(b), float(bias), dtype=dtype) for b in widths[1:]]
+    biases = network.init_biases(widths, float(bias), dtype)
     return MLP(weights, biases, hidden)
-
-
-def _matmul(a: np.ndarray, b: np.ndarray, exact: bool) -> np.ndarray:
-    """``a @ b``; with ``exact`` an element-wise product summed over the shared axis, so that
-    equal columns of ``b`` give bit-equal columns of the result on any machine."""
-    if not exact:
-        return a @ b
-    return (a[:, :, None] * b[None, :, :]).sum(axis=1)
-
-
-def _act(z: np.ndarray, hidden: str) -> np.ndarray:
-    if hidden == "relu":
-        return np.maximum(z, 0.0)
-    if hidden == "tanh":
-        return np.tanh(z)
-    return z
-
-
-def _act_grad(z: np.ndarray, a: np.ndarray, hidden: str) -> np.ndarray:
-    if hidden == "relu":
-        return (z > 0).astype(z.dtype)
-    if hidden == "tanh":
-        return 1.0 - a * a
-    return np.ones_like(z)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # stable for large |z|: exp of a non-positive number only
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def forward_pass(
@@ -271,18 +225,17 @@ def forward_pass(
     >>> a[-1].ravel().tolist()
     [0.5, 0.5, 0.5, 0.5]
     """
+    trace = _forward(net, x, exact)
+    return trace.pre_activations, trace.activations
+
+
+def _forward(net: MLP, x: Any, exact: bool) -> network.Trace:
     x = _as_matrix("x", x)
     if x.shape[1] != net.widths[0]:
         raise ValueError(f"x must have {net.widths[0]} columns, got shape {x.shape}")
-    a = x.astype(net.weights[0].dtype, copy=False)
-    zs, acts = [], []
-    last = len(net.weights) - 1
-    for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        z = _matmul(a, w, exact) + b
-        a = _sigmoid(z) if i == last else _act(z, net.hidden)
-        zs.append(z)
-        acts.append(a)
-    return zs, acts
+    return network.forward(
+        x, net.weights, net.hidden, biases=net.biases, output_activation="sigmoid", exact=exact
+    )
 
 
 def bce_loss(p: Any, y: Any) -> float:
@@ -311,7 +264,8 @@ def loss_and_gradients(
     Returns
     -------
     loss : float
-    grads : Gradients
+    grads : course_utils.network.Gradients
+        ``.weights``, ``.biases`` and ``.pre_activations`` (``dL/dz_l``) per layer.
     activations : list of arrays ``[a_1, ..., a_L]``
 
     Examples
@@ -321,24 +275,15 @@ def loss_and_gradients(
     >>> float(abs(g.weights[0]).max()), float(abs(g.weights[1]).max())
     (0.0, 0.0)
     """
-    x = _as_matrix("x", x)
-    zs, acts = forward_pass(net, x, exact=exact)
-    n = x.shape[0]
-    yc = _labels_column("y", y, n).astype(zs[0].dtype)
-    loss = bce_loss(acts[-1], yc)
-    inputs = [x.astype(zs[0].dtype, copy=False)] + acts[:-1]
-    dz = (acts[-1] - yc) / n
-    gw: list[np.ndarray] = [None] * len(zs)  # type: ignore[list-item]
-    gb: list[np.ndarray] = [None] * len(zs)  # type: ignore[list-item]
-    gz: list[np.ndarray] = [None] * len(zs)  # type: ignore[list-item]
-    for i in range(len(zs) - 1, -1, -1):
-        gz[i] = dz
-        gw[i] = _matmul(inputs[i].T, dz, exact)
-        gb[i] = dz.sum(axis=0)
-        if i:
-            da = _matmul(dz, net.weights[i].T, exact)
-            dz = da * _act_grad(zs[i - 1], acts[i - 1], net.hidden)
-    return loss, Gradients(gw, gb, gz), acts
+    trace = _forward(net, x, exact)
+    p = trace.outputs
+    n = p.shape[0]
+    yc = _labels_column("y", y, n).astype(p.dtype)
+    loss = bce_loss(p, yc)
+    grads = network.backward(
+        trace, net.weights, None, (p - yc) / n, grad_wrt="pre_activations", exact=exact
+    )
+    return loss, grads, trace.activations
 
 
 def predict_proba(net: MLP, x: Any, *, exact: bool = False) -> np.ndarray:
@@ -574,14 +519,11 @@ def two_layer_gradients(x: Any, y: Any, w1: Any, w2: Any) -> tuple[np.ndarray, n
         raise ValueError(f"w1 must have {x.shape[1]} rows (fan_in), got shape {w1.shape}")
     if w2.shape != (w1.shape[1], 1):
         raise ValueError(f"w2 must have shape ({w1.shape[1]}, 1), got {w2.shape}")
-    n = x.shape[0]
-    yc = _labels_column("y", y, n)
-    h = np.tanh(x @ w1)
-    p = _sigmoid(h @ w2)
-    d2 = (p - yc) / n
-    dw2 = h.T @ d2
-    dw1 = x.T @ ((d2 @ w2.T) * (1.0 - h * h))
-    return dw1, dw2
+    yc = _labels_column("y", y, x.shape[0])
+    trace = network.forward(x, [w1, w2], "tanh", output_activation="sigmoid")
+    d2 = (trace.outputs - yc) / x.shape[0]
+    grads = network.backward(trace, [w1, w2], None, d2, grad_wrt="pre_activations")
+    return grads.weights[0], grads.weights[1]
 
 
 def two_layer_train(

@@ -1,8 +1,6 @@
-"""The numpy MLP: values and gradients equal torch.autograd, finite differences, errors, GD."""
+"""The numpy MLP: values and gradients equal torch.autograd, finite differences, errors, exact sums."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -13,12 +11,9 @@ from course_utils.network import (
     Gradients,
     Trace,
     backward,
-    distinct_units,
     forward,
     init_biases,
     init_weights,
-    train_gd,
-    unit_spread,
 )
 
 WIDTHS = [7, 9, 6, 5, 3]
@@ -246,76 +241,38 @@ def test_errors_name_the_argument():
 
 
 # ---------------------------------------------------------------------------------------------
-# symmetry and gradient descent (lecture 01)
+# the exact (fixed-order) products and the signal-only backward pass
 # ---------------------------------------------------------------------------------------------
-def circles(rng, n=200):
-    r = np.where(rng.random(n) < 0.5, 0.5, 1.0)
-    t = rng.uniform(0, 2 * np.pi, n)
-    x = np.stack([r * np.cos(t), r * np.sin(t)], 1) + rng.normal(0, 0.05, (n, 2))
-    return x.astype(np.float32), (r > 0.75).astype(np.float64)
+@pytest.mark.parametrize("exact", [None, True])
+def test_equal_columns_stay_bit_equal_through_forward_and_backward(exact):
+    """Clone units (equal columns of W_1) give bit-equal pre-activations and weight gradients.
+
+    exact=None takes the fixed-order sum for these small products (batch 50 x 2 x 10 is far below
+    SMALL_MATMUL); exact=True forces it for a product larger than SMALL_MATMUL as well. The
+    comparison is exact equality: the claim is about rounding, so no tolerance applies.
+    """
+    rng = np.random.default_rng(4)
+    n_in = 2 if exact is None else 300  # 300 x 300 x 10 = 900000 > SMALL_MATMUL
+    x = rng.standard_normal((50 if exact is None else 300, n_in))
+    w1 = np.repeat(rng.standard_normal((n_in, 1)), 10, axis=1)
+    w2 = np.full((10, 1), 0.3)
+    ws = [w1, w2]
+    trace = forward(x, ws, "tanh", output_activation="sigmoid", exact=exact)
+    grads = backward(trace, ws, None, np.ones((x.shape[0], 1)), exact=exact)
+    z1 = trace.pre_activations[0]
+    assert np.all(z1 == z1[:, :1])
+    assert np.all(grads.weights[0] == grads.weights[0][:, :1])
 
 
-def test_zero_init_stays_at_ln2_and_only_output_bias_learns():
-    rng = np.random.default_rng(0)
-    x, y = circles(rng)
-    ws = init_weights([2, 10, 5, 1], "zeros", rng)
-    h = train_gd(x, y, ws, "relu", lr=0.5, steps=20)
-    np.testing.assert_allclose(h.loss, math.log(2), rtol=1e-6)  # p = 1/2 whatever the labels
-    assert all(np.all(w == 0) for w in h.weights)
-    # with biases: hidden units still output relu(0) = 0 forever; only the output bias moves
-    bs = init_biases([2, 10, 5, 1])
-    h = train_gd(x, y, ws, "relu", biases=bs, lr=0.5, steps=20)
-    assert all(np.all(w == 0) for w in h.weights)
-    assert np.all(h.biases[0] == 0) and np.all(h.biases[1] == 0)
-    assert h.biases[2][0] != 0
-    # the best a constant output can do is the entropy of the label frequency
-    p = y.mean()
-    assert h.loss[-1] >= -(p * math.log(p) + (1 - p) * math.log(1 - p)) - 1e-9
-
-
-def test_constant_init_units_stay_clones_random_init_learns():
-    rng = np.random.default_rng(1)
-    x, y = circles(rng)
-    ws = init_weights([2, 10, 5, 1], "constant", rng, value=0.3)
-    h = train_gd(x, y, ws, "relu", biases=init_biases([2, 10, 5, 1]), lr=0.5, steps=50,
-                 record_weights=True)
-    assert h.spread.shape == (51, 2)
-    assert np.all(h.spread == 0.0)
-    assert h.loss[-1] < h.loss[0]  # it does learn something, as a 1-unit-per-layer net
-    assert all(distinct_units(w) == 1 for w in h.weights[:2])
-    assert len(h.weights_history) == 51 and len(h.biases_history) == 51
-    assert not np.array_equal(h.weights_history[0][0], h.weights_history[-1][0])
-    # random init breaks the symmetry and separates the circles
-    ws = init_weights([2, 10, 5, 1], "he_normal", rng)
-    h = train_gd(x, y, ws, "relu", biases=init_biases([2, 10, 5, 1]), lr=0.5, steps=1500)
-    assert h.accuracy[-1] > 0.95
-    assert np.all(h.spread > 0)
-
-
-def test_train_gd_mse_and_errors():
-    rng = np.random.default_rng(2)
-    x, y = circles(rng, 50)
-    ws = init_weights([2, 4, 1], "he_normal", rng)
-    h = train_gd(x, y, ws, "tanh", output_activation="linear", loss="mse", lr=0.05, steps=30)
-    assert h.loss[-1] < h.loss[0] and np.isnan(h.accuracy).all()
-    with pytest.raises(ValueError, match="output_activation"):
-        train_gd(x, y, ws, "tanh", output_activation="linear", loss="bce")
-    with pytest.raises(ValueError, match="loss"):
-        train_gd(x, y, ws, "tanh", loss="hinge")
-    with pytest.raises(ValueError, match="lr"):
-        train_gd(x, y, ws, "tanh", lr=-1)
-    with pytest.raises(ValueError, match="y"):
-        train_gd(x, y[:10], ws, "tanh")
-
-
-def test_unit_spread_and_distinct_units():
-    w1 = np.ones((2, 3))
-    w2 = np.ones((3, 1))
-    assert unit_spread([w1, w2]).tolist() == [0.0]
-    w2[1, 0] = 2.0  # one unit's outgoing weight differs
-    assert unit_spread([w1, w2]).tolist() == [1.0]
-    assert unit_spread([w1, np.ones((3, 1))], [np.array([0.0, 0, 0.5]), np.zeros(1)]).tolist() == [0.5]
-    assert distinct_units(np.array([[1.0, 1.0, 2.0], [3.0, 3.0, 3.0]])) == 2
-    assert distinct_units(np.array([[1.0, 1.0 + 1e-9]]), decimals=6) == 1
-    with pytest.raises(ValueError, match="weight"):
-        distinct_units(np.ones(3))
+def test_weight_grads_false_skips_only_the_weight_gradients():
+    rng = np.random.default_rng(5)
+    ws = init_weights(WIDTHS, "glorot_normal", rng)
+    x = rng.standard_normal((8, WIDTHS[0])).astype(np.float32)
+    g = rng.standard_normal((8, WIDTHS[-1])).astype(np.float32)
+    trace = forward(x, ws, "tanh")
+    full = backward(trace, ws, "tanh", g)
+    signal = backward(trace, ws, "tanh", g, weight_grads=False)
+    assert signal.weights == [None] * len(ws)
+    for a, b in zip(full.activations + [full.inputs], signal.activations + [signal.inputs],
+                    strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
