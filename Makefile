@@ -6,12 +6,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 SUBMISSIONS ?= submissions/
-NBVAL_FLAGS := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+NBVAL_FLAGS := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
-export PYTHONHASHSEED := 0
 # OpenBLAS threads spin-wait for busy cores: on 2 shared cores a 256x256 QR or product loop ran
 # 30-90x slower multi-threaded (lecture 06: 37 s vs 1.4 s for one cell). One thread everywhere.
-export OPENBLAS_NUM_THREADS ?= 1
+# Same pinned kernel environment as course_utils.grading.build.KERNEL_ENV (a test keeps them equal):
+# float32 BLAS results depend on the thread count, and nbval compares printed numbers strictly.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYTHONHASHSEED := 0
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
 

@@ -50,3 +50,14 @@ def test_torch_pinned_to_the_cpu_wheel_on_both_paths():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_makefile_pins_the_same_kernel_environment_as_the_notebook_builder():
+    """Outputs committed by `make notebooks` must be recomputed bit for bit by nbval."""
+    from course_utils.grading.build import KERNEL_ENV
+
+    makefile = (ROOT / "Makefile").read_text()
+    for name, value in KERNEL_ENV.items():
+        if name == "MPLBACKEND":  # notebooks select the inline backend themselves
+            continue
+        assert re.search(rf"^export {name} :?= {re.escape(value)}$", makefile, flags=re.M), name

@@ -31,6 +31,17 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
+#: The environment every notebook kernel runs in, here and under nbval (the Makefile exports the
+#: same values). Float32 BLAS results depend on the thread count, so it is pinned: outputs
+#: committed by `make notebooks` then match what `pytest --nbval` recomputes on any run.
+KERNEL_ENV = {
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"
 TEXT_STUB = "_Your answer here._"
@@ -192,7 +203,7 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> float:
         client.km = client.create_kernel_manager()
         client.km.transport = "ipc"
         client.km.ip = os.path.join(tmp, "kernel-ipc")
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+        env = dict(os.environ, **KERNEL_ENV)
         client.execute(cwd=str(path.parent.resolve()), env=env)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
