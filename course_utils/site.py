@@ -130,21 +130,28 @@ def vendor_scripts(static: Path, *, reveal: bool = False) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 # notebooks
 # --------------------------------------------------------------------------------------------
-def notebook_info(path: Path) -> tuple[str, str]:
-    """Title (the first Markdown heading) and expected run/study time stated in the first cell."""
+def notebook_title(path: Path) -> str:
+    """The notebook's title: its first Markdown heading without the "NN ·" prefix."""
     nb = nbformat.read(path, as_version=4)
-    title, minutes = path.stem, ""
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            if m:
+                return re.sub(r"^\d\d\s*[·\-:]\s*", "", m.group(1).strip())
+    return path.stem
+
+
+def study_minutes(readme: Path) -> dict[str, str]:
+    """Study time per lecture from the README's syllabus table (the one place it is written)."""
+    minutes = {}
+    if not readme.is_file():
+        return minutes
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*(\d\d)\s*\|.*\(notebooks/([^)]+)\.ipynb\)", line)
         if m:
-            title = m.group(1).strip()
-        t = re.search(r"(\d+)\s*(?:-\s*\d+\s*)?min", cell.source)
-        if t:
-            minutes = t.group(1)
-        break
-    return title, minutes
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            minutes[m.group(2)] = cells[3]
+    return minutes
 
 
 def _relink(text: str) -> str:
@@ -207,12 +214,12 @@ def build_html(out: Path, root: Path = ROOT) -> list[Page]:
     urls = {k: "static/" + v for k, v in urls.items()}
     exporter = _exporter("html", urls, depth=1)
     pages = []
+    minutes = study_minutes(root / "README.md")
     for folder in ("notebooks", "exercises"):
         for src in _sources(root, folder):
             target = out / folder / (src.stem + ".html")
             _render(src, target, exporter)
-            title, minutes = notebook_info(src)
-            pages.append(Page(src, target, title, minutes))
+            pages.append(Page(src, target, notebook_title(src), minutes.get(src.stem, "")))
     (out / "index.html").write_text(_index_page(pages, out), encoding="utf-8")
     (out / "manifest.json").write_text(
         json.dumps([str(p.target.relative_to(out)) for p in pages], indent=1)
@@ -242,7 +249,7 @@ def _index_page(pages: list[Page], out: Path) -> str:
     for p in lectures:
         ex = exercises.get(p.source.stem)
         ex_link = (
-            f'<a href="{ex.target.relative_to(out).as_posix()}">{html.escape(ex.source.name)}</a>'
+            f'<a href="{ex.target.relative_to(out).as_posix()}">{html.escape(ex.source.stem)}</a>'
             if ex
             else "&mdash;"
         )
@@ -275,7 +282,7 @@ a {{ color: #0072B2; }}
 initialization, orthogonal matrices and LSUV. Each lecture is a notebook rendered with its outputs;
 each exercise is the student version that <code>check()</code> and the grader work with.</p>
 <table>
-<thead><tr><th>#</th><th>Lecture</th><th>Minutes</th><th>Exercise</th></tr></thead>
+<thead><tr><th>#</th><th>Lecture</th><th>Study time (min)</th><th>Exercise</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>

@@ -35,52 +35,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "07_init_lab.ipynb"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RUN_TIMEOUT_MS = 300_000  # whole notebook in the browser's kernel, on 2 shared cores
 UPDATE_TIMEOUT_MS = 60_000  # one widget update (computation + PNG) under load
 _NON_EMPTY = re.compile(r".+")
-
-
-def _chromium_missing_reason() -> str | None:
-    """Install Debian's chromium when possible; return why not otherwise (None when present)."""
-    if os.path.exists(CHROMIUM):
-        return None
-    if shutil.which("apt-get") is None:
-        return f"{CHROMIUM} is missing and apt-get is not available to install it"
-    if os.geteuid() != 0:
-        return f"{CHROMIUM} is missing and installing it needs root (uid {os.geteuid()})"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    log = []
-    for cmd in (["apt-get", "install", "-y", "-q", "chromium"],):
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-        log.append(out.stdout[-2000:] + out.stderr[-2000:])
-        if out.returncode != 0:  # stale package lists: refresh once and retry
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-            log.append(out.stdout[-2000:] + out.stderr[-2000:])
-    if not os.path.exists(CHROMIUM):
-        return f"apt-get install chromium did not provide {CHROMIUM}: {' '.join(log)[-1500:]}"
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    reason = _chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    return CHROMIUM
 
 
 def _free_port() -> int:

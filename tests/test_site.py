@@ -118,3 +118,44 @@ def test_slides_are_offline_reveal_decks(tmp_path):
             if target is not None:
                 assert target.is_file(), f"{deck.name}: missing {ref}"
     assert (tmp_path / "static" / "reveal.js" / "dist" / "reveal.js").is_file()
+
+
+def test_index_page_renders_in_headless_chromium(built_site, chromium):
+    """Open the built index in Debian's Chromium with the network cut off: the syllabus table
+    renders with one row per lecture, and a lecture page typesets its math with the local
+    MathJax. A screenshot of the index goes to tests/artifacts/ (git-ignored)."""
+    from conftest import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    out, _ = built_site
+    artifacts = ROOT / "tests" / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    remote = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.on("request", lambda r: remote.append(r.url) if r.url.startswith("http") else None)
+            page.goto((out / "index.html").as_uri())
+            assert page.locator("tbody tr").count() == len(LECTURES)
+            page.screenshot(path=str(artifacts / "site_index.png"), full_page=True)
+            page.goto((out / "notebooks" / f"{LECTURES[0].stem}.html").as_uri())
+            page.wait_for_function(
+                "window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                " && document.querySelector('.MathJax, .MathJax_Display, mjx-container')",
+                timeout=60_000,
+            )
+        finally:
+            browser.close()
+    assert not remote, f"the site fetched from the network: {remote[:5]}"
+    assert (artifacts / "site_index.png").stat().st_size > 10_000
+
+
+def test_index_shows_titles_and_study_times_from_the_readme(built_site):
+    out, pages = built_site
+    index = (out / "index.html").read_text(encoding="utf-8")
+    minutes = site.study_minutes(ROOT / "README.md")
+    for nb in LECTURES:
+        assert minutes.get(nb.stem, "").isdigit(), f"README gives no study time for {nb.stem}"
+        assert f"<td>{minutes[nb.stem]}</td>" in index
+        assert site.notebook_title(nb) in index
