@@ -29,7 +29,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/jupyter labextension disable nbgrader 2>/dev/null || true
 	@touch $(STAMP)
 
 lab: setup
