@@ -4,9 +4,11 @@ Two panels, each a pure data function plus a figure function, and one widget tha
 
 * :func:`explorer_data` ``(**settings) -> dict of arrays``: a deep network of ``depth`` square
   layers of ``width`` units, initialized with ``scheme`` times ``scale``, run forward on a
-  standard-normal batch and backward from a standard-normal output gradient. Per layer it returns
-  the histograms of the activations and of the back-propagated gradients, their measured standard
-  deviations and the mean-field theory for both, and the saturated and dead fractions.
+  standard-normal batch and backward from a standard-normal output gradient by the course's
+  engine (:func:`course_utils.network.forward` / :func:`~course_utils.network.backward`). Per
+  layer it returns the histograms of the activations and of the back-propagated gradients, their
+  measured standard deviations, the mean-field theory for both
+  (:func:`course_utils.theory.predict`), and the saturated and dead fractions.
   :func:`explorer_figure` draws it.
 * :func:`training_data` ``(**settings) -> dict of arrays``: a small PyTorch MLP with the same
   depth, activation, scheme and scale trained on a 2-D data set from :mod:`course_utils.data`;
@@ -16,8 +18,9 @@ Two panels, each a pure data function plus a figure function, and one widget tha
   milliseconds; ``make bench`` records ``explorer_update_ms``); the second panel retrains on its
   button.
 
-Theory (mean field: Poole et al. 2016, Schoenholz et al. 2017). With independent weights of
-variance :math:`\\sigma_w^2` and pre-activations :math:`z_l \\sim N(0, q_l)`,
+Theory (mean field: Poole et al. 2016, Schoenholz et al. 2017), as derived in
+:mod:`course_utils.theory`: with independent weights of variance :math:`\\sigma_w^2` and
+pre-activations :math:`z_l \\sim N(0, q_l)`,
 
 .. math::
     q_1 = n_0 \\sigma_w^2 E[x^2], \\qquad
@@ -26,24 +29,20 @@ variance :math:`\\sigma_w^2` and pre-activations :math:`z_l \\sim N(0, q_l)`,
     \\operatorname{Var}(\\partial L/\\partial a_{l-1}) = n_l \\sigma_w^2\\,
     E_{z \\sim N(0, q_l)}[f'(z)^2]\\, \\operatorname{Var}(\\partial L/\\partial a_l).
 
-The activation std is :math:`\\sqrt{E f(z)^2 - (E f(z))^2}`. The Gaussian expectations are
-integrals computed by the midpoint rule on a fine grid (0 is a cell edge, so the kinks of
-ReLU and SELU cost no accuracy).
+The activation std is :math:`\\sqrt{E f(z)^2 - (E f(z))^2}`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import numbers
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
+from course_utils import network, theory
 from course_utils.initializers import INITIALIZERS
 from course_utils.plots import PALETTE
 
@@ -56,63 +55,21 @@ __all__ = [
     "explorer_data",
     "explorer_figure",
     "figure_png",
-    "gaussian_expectation",
-    "scheme_variance",
-    "theory_stds",
     "training_data",
     "training_figure",
 ]
 
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
+#: Activations offered by the explorer (names of :mod:`course_utils.activations`).
+ACTIVATIONS: tuple[str, ...] = ("linear", "tanh", "relu", "leaky_relu", "sigmoid", "selu")
 
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _d_sigmoid(z: np.ndarray) -> np.ndarray:
-    s = _sigmoid(z)
-    return s * (1.0 - s)
-
-
-#: name -> (f, f'), vectorized; f'(0) of the kinked ones is taken from the left (0 for ReLU).
-ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable]] = {
-    "linear": (lambda z: z, np.ones_like),
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
-    "leaky_relu": (
-        lambda z: np.where(z > 0, z, 0.01 * z),
-        lambda z: np.where(z > 0, 1.0, 0.01).astype(z.dtype),
-    ),
-    "sigmoid": (_sigmoid, _d_sigmoid),
-    "selu": (
-        lambda z: _SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0))),
-        lambda z: _SELU_SCALE * np.where(z > 0, 1.0, _SELU_ALPHA * np.exp(np.minimum(z, 0))),
-    ),
-}
-
-#: f'(z) from z and a = f(z), cheaper where the activation allows it (same values as above).
-_DERIVATIVE_FROM_OUTPUT: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "tanh": lambda z, a: 1.0 - a * a,
-    "sigmoid": lambda z, a: a * (1.0 - a),
-    "relu": lambda z, a: (z > 0).astype(z.dtype),
-}
-
-
-#: Schemes offered by the explorer and the variance each gives a (fan_in, fan_out) weight.
-SCHEMES: dict[str, Callable[[int, int], float]] = {
-    "random_normal": lambda fi, fo: 0.01**2,  # std 0.01, the classic "small random"
-    "random_uniform": lambda fi, fo: 0.05**2 / 3.0,  # U(-0.05, 0.05)
-    "lecun_normal": lambda fi, fo: 1.0 / fi,
-    "lecun_uniform": lambda fi, fo: 1.0 / fi,
-    "glorot_normal": lambda fi, fo: 2.0 / (fi + fo),
-    "glorot_uniform": lambda fi, fo: 2.0 / (fi + fo),
-    "he_normal": lambda fi, fo: 2.0 / fi,
-    "he_uniform": lambda fi, fo: 2.0 / fi,
-    # orthogonal square (or tall) W: W^T W = I, every column has unit norm: 1/fan_in per entry
-    "orthogonal": lambda fi, fo: 1.0 / max(fi, fo),
-}
+#: Schemes offered by the explorer: the random initializers of
+#: :data:`course_utils.initializers.INITIALIZERS` ("random_normal" is std 0.01, the classic
+#: "small random"; "random_uniform" is U(-0.05, 0.05)); their weight variances are
+#: :func:`course_utils.theory.weight_variance`. Left out: the constant ones (no spread, so no
+#: mean-field theory) and the generic ``variance_scaling`` (the named schemes cover it).
+SCHEMES: tuple[str, ...] = tuple(
+    name for name in INITIALIZERS if name not in ("zeros", "constant", "variance_scaling")
+)
 
 #: The explorer's default settings (the benchmark times ``explorer_data()`` with these).
 DEFAULTS: dict[str, Any] = {
@@ -140,12 +97,6 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "momentum": 0.9,
     "grid": 80,
 }
-
-_GRID_STEP = 0.005  # Gaussian expectations: midpoint rule on [-10, 10] in standard units
-_GRID = -10.0 + _GRID_STEP * (np.arange(4000) + 0.5)  # 0 is a cell edge: kinks at 0 are exact
-_GRID_W = np.exp(-0.5 * _GRID**2)
-_GRID_W /= _GRID_W.sum()
-
 
 # ------------------------------------------------------------------------------- validation
 
@@ -179,80 +130,6 @@ def _settings(given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]
     return {**defaults, **given}
 
 
-# ------------------------------------------------------------------------------- theory
-
-
-def gaussian_expectation(g: Callable[[np.ndarray], np.ndarray], q: Any) -> np.ndarray:
-    """:math:`E_{z \\sim N(0, q)}[g(z)]` for each variance in ``q`` (midpoint rule, 4000 cells).
-
-    The integrand is sampled at :math:`z = \\sqrt{q}\\, u` for ``u`` at the midpoints of
-    4000 cells of width 0.005 covering [-10, 10]. Since 0 is a cell edge, a ``g`` with a kink or
-    a jump at 0 (ReLU, its derivative) is integrated as accurately as a smooth one (error
-    below 1e-6 relative).
-
-    Examples
-    --------
-    >>> round(float(gaussian_expectation(lambda z: np.maximum(z, 0) ** 2, 4.0)[0]), 6)
-    2.0
-    """
-    q = np.atleast_1d(np.asarray(q, dtype=np.float64))
-    if np.any(q < 0):
-        raise ValueError("q (a variance) must be >= 0")
-    z = np.sqrt(q)[:, None] * _GRID[None, :]
-    return (g(z) * _GRID_W).sum(axis=1)
-
-
-def scheme_variance(scheme: str, fan_in: int, fan_out: int) -> float:
-    """Variance of one weight drawn by ``scheme`` for a ``(fan_in, fan_out)`` layer.
-
-    Examples
-    --------
-    >>> scheme_variance("he_normal", 256, 256)
-    0.0078125
-    """
-    _choice("scheme", scheme, SCHEMES)
-    return float(SCHEMES[scheme](fan_in, fan_out))
-
-
-def theory_stds(
-    depth: int, width: int, activation: str, scheme: str, scale: float = 1.0
-) -> dict[str, np.ndarray]:
-    """Mean-field prediction of the per-layer stds of the explorer's network.
-
-    Input ``x ~ N(0, 1)`` of ``width`` features; output gradient ``N(0, 1)``. Returns
-    ``{"pre_activation": sqrt(q_l), "activation": std of f(z_l), "gradient": std of dL/da_l}``
-    for ``l = 1 .. depth`` (see the module docstring for the recursions).
-
-    Examples
-    --------
-    >>> t = theory_stds(30, 256, "relu", "glorot_normal")
-    >>> round(float(t["pre_activation"][-1] / t["pre_activation"][0]), 8) == round(2 ** -14.5, 8)
-    True
-    """
-    f, df = ACTIVATIONS[_choice("activation", activation, ACTIVATIONS)]
-    s2 = scale**2 * scheme_variance(scheme, width, width)
-    chi = width * s2  # n * Var(w)
-    q = np.empty(depth)
-    mean_f = np.empty(depth)
-    second = np.empty(depth)
-    prev_second = 1.0  # E[x^2] of the input
-    for layer in range(depth):
-        q[layer] = chi * prev_second
-        mean_f[layer] = gaussian_expectation(f, q[layer])[0]
-        second[layer] = gaussian_expectation(lambda z: f(z) ** 2, q[layer])[0]
-        prev_second = second[layer]
-    d2 = gaussian_expectation(lambda z: df(z) ** 2, q)
-    grad_var = np.empty(depth)
-    grad_var[-1] = 1.0
-    for layer in range(depth - 1, 0, -1):  # dL/da_(l-1) from dL/da_l through layer l
-        grad_var[layer - 1] = chi * d2[layer] * grad_var[layer]
-    return {
-        "pre_activation": np.sqrt(q),
-        "activation": np.sqrt(np.maximum(second - mean_f**2, 0.0)),
-        "gradient": np.sqrt(grad_var),
-    }
-
-
 # ------------------------------------------------------------------------------- panel 1
 
 
@@ -280,38 +157,19 @@ def _histograms(values: list[np.ndarray], bins: int) -> tuple[np.ndarray, np.nda
     return counts, edges
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch's matrix products on one thread, restoring the previous setting afterwards.
-
-    On a machine whose cores are busy (a shared CI runner, a laptop running the notebook's
-    kernel beside the browser), a multi-threaded BLAS spin-waits for cores it cannot get: the
-    19 products of the default explorer took 390 ms with numpy's threaded OpenBLAS and 21 ms
-    on one torch thread, measured under load on 2 cores.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
-
-
 def explorer_data(**settings: Any) -> dict[str, Any]:
     """Everything the explorer's first panel shows, as plain arrays (no widgets, no figures).
 
     Settings (keyword-only; defaults in :data:`DEFAULTS`): ``depth`` (1-50), ``width``
-    (2-2048), ``activation`` (a key of :data:`ACTIVATIONS`), ``scheme`` (a key of
+    (2-2048), ``activation`` (one of :data:`ACTIVATIONS`), ``scheme`` (one of
     :data:`SCHEMES`), ``scale`` (multiplies every weight, 0 < scale <= 100), ``batch``
     (2-8192), ``seed`` (int >= 0), ``bins`` (histogram bins, 2-200).
 
     The network: ``x ~ N(0, 1)`` of shape ``(batch, width)``; ``z_l = a_(l-1) W_l``,
     ``a_l = f(z_l)``, ``W_l = scale * scheme((width, width), rng)`` (float32); backward from
-    ``dL/da_L ~ N(0, 1)``: ``dL/da_(l-1) = (dL/da_l * f'(z_l)) W_l^T``. All draws come from
+    ``dL/da_L ~ N(0, 1)``: ``dL/da_(l-1) = (dL/da_l * f'(z_l)) W_l^T``
+    (:func:`course_utils.network.forward` and :func:`~course_utils.network.backward`; the theory
+    columns are :func:`course_utils.theory.predict`). All draws come from
     ``numpy.random.default_rng(seed)``, so equal settings give equal arrays.
 
     Returns
@@ -341,48 +199,32 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     scale = _float_setting("scale", s["scale"], 1e-12, 100.0)
     activation = _choice("activation", s["activation"], ACTIVATIONS)
     scheme = _choice("scheme", s["scheme"], SCHEMES)
-    f, df = ACTIVATIONS[activation]
-    init = INITIALIZERS[scheme]
 
     rng = np.random.default_rng(seed)
-    weights = [init((width, width), rng) * np.float32(scale) for _ in range(depth)]
+    weights = [w * np.float32(scale) for w in network.init_weights([width] * (depth + 1), scheme, rng)]
     x = rng.standard_normal((batch, width), dtype=np.float32)
     g_out = rng.standard_normal((batch, width), dtype=np.float32)
-
-    d_of = _DERIVATIVE_FROM_OUTPUT.get(activation, lambda z, a: df(z))
-    pre, act, deriv = [], [], []
-    a = x
-    with np.errstate(over="ignore", invalid="ignore"), _one_thread():
-        for w in weights:
-            z = _matmul(a, w)
-            a = f(z)
-            pre.append(z)
-            act.append(a)
-            deriv.append(d_of(z, a))
-        grads = [g_out]
-        g = g_out
-        for layer in range(depth - 1, 0, -1):
-            g = _matmul(np.ascontiguousarray(g * deriv[layer]), weights[layer].T)
-            grads.append(g)
-        grads.reverse()  # grads[l] = dL/da_(l+1)
-
+    with np.errstate(over="ignore", invalid="ignore"):
+        trace = network.forward(x, weights, activation)
+        grads = network.backward(trace, weights, activation, g_out, weight_grads=False)
+        act, pre, sig = trace.activations, trace.pre_activations, grads.activations
         act_std = np.array([float(v.std()) for v in act])
         act_mean = np.array([float(v.mean()) for v in act])
         pre_std = np.array([float(v.std()) for v in pre])
-        grad_std = np.array([float(v.std()) for v in grads])
-        if activation == "tanh":  # the definition of course_utils.theory.saturation_fraction
-            saturated = np.array([float(np.mean(np.abs(v) > 0.99)) for v in act])
+        grad_std = np.array([float(v.std()) for v in sig])
+        if activation == "tanh":
+            saturated = theory.saturation_fraction(act)
         elif activation == "sigmoid":  # within 0.01 of its bounds 0 and 1
-            saturated = np.array([float(np.mean(np.abs(2 * v - 1) > 0.98)) for v in act])
+            saturated = theory.saturation_fraction([2 * v - 1 for v in act], 0.98)
         else:
             saturated = np.full(depth, np.nan)
         if activation == "relu":
-            dead = np.array([float(np.mean(~np.any(v > 0, axis=0))) for v in act])
+            dead = theory.dead_fraction(act, per="unit")
         else:
             dead = np.full(depth, np.nan)
     act_counts, act_edges = _histograms(act, bins)
-    grad_counts, grad_edges = _histograms(grads, bins)
-    theory = theory_stds(depth, width, activation, scheme, scale)
+    grad_counts, grad_edges = _histograms(sig, bins)
+    pred = theory.predict([width] * (depth + 1), scheme, activation, multiplier=scale)
     return {
         "settings": {
             "depth": depth,
@@ -399,9 +241,9 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
         "act_std": act_std,
         "pre_std": pre_std,
         "grad_std": grad_std,
-        "theory_act_std": theory["activation"],
-        "theory_pre_std": theory["pre_activation"],
-        "theory_grad_std": theory["gradient"],
+        "theory_act_std": pred.activation_std,
+        "theory_pre_std": pred.pre_activation_std,
+        "theory_grad_std": pred.grad_std,
         "saturated": saturated,
         "dead": dead,
         "act_counts": act_counts,

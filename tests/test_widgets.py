@@ -8,8 +8,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from _torch_reference import torch_activation
 
 from course_utils.initializers import INITIALIZERS
+from course_utils.theory import predict
 from course_utils.widgets import (
     ACTIVATIONS,
     DEFAULTS,
@@ -18,9 +20,6 @@ from course_utils.widgets import (
     explorer_data,
     explorer_figure,
     figure_png,
-    gaussian_expectation,
-    scheme_variance,
-    theory_stds,
     training_data,
     training_figure,
 )
@@ -72,13 +71,11 @@ def test_forward_and_backward_agree_with_torch_autograd(activation):
                 "scale": 1.3, "batch": 64, "seed": 3}  # fmt: skip
     d = explorer_data(**settings)
     ws, x, g = _replay(**settings)
-    funcs = {"linear": lambda z: z, "tanh": torch.tanh, "relu": torch.relu,
-             "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
-             "sigmoid": torch.sigmoid, "selu": torch.selu}  # fmt: skip
+    f = torch_activation(activation)
     a = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     acts = []
     for w in ws:
-        a = funcs[activation](a @ torch.tensor(w, dtype=torch.float64))
+        a = f(a @ torch.tensor(w, dtype=torch.float64))
         a.retain_grad()
         acts.append(a)
     (acts[-1] * torch.tensor(g, dtype=torch.float64)).sum().backward()
@@ -134,49 +131,35 @@ def test_linear_lecun_network_matches_theory_within_sampling_error():
 # ----------------------------------------------------------------------------- theory
 
 
-def test_gaussian_expectation_closed_forms():
-    """E[relu(z)^2] = q/2, E[z^2] = q, E[1{z>0}] = 1/2, E[exp(z)] = exp(q/2) (lognormal mean).
-    Midpoint rule, step 0.005 sd, 0 a cell edge: error far below 1e-6 for these integrands."""
-    q = np.array([0.01, 1.0, 4.0, 9.0])
-    np.testing.assert_allclose(gaussian_expectation(lambda z: np.maximum(z, 0) ** 2, q), q / 2,
-                               rtol=1e-6)  # fmt: skip
-    np.testing.assert_allclose(gaussian_expectation(lambda z: z**2, q), q, rtol=1e-6)
-    np.testing.assert_allclose(gaussian_expectation(lambda z: np.exp(z), q), np.exp(q / 2),
-                               rtol=1e-6)  # fmt: skip
-    np.testing.assert_allclose(gaussian_expectation(lambda z: (z > 0) * 1.0, q), 0.5, rtol=1e-9)
-    with pytest.raises(ValueError, match="q"):
-        gaussian_expectation(np.tanh, -1.0)
+def test_theory_columns_are_the_engine_prediction():
+    """The overlay is course_utils.theory.predict for the same widths, scheme, activation and
+    scale (exactly: the explorer keeps no theory of its own)."""
+    d = explorer_data(depth=7, width=64, activation="selu", scheme="he_uniform", scale=0.8,
+                      batch=32)  # fmt: skip
+    p = predict([64] * 8, "he_uniform", "selu", multiplier=0.8)
+    np.testing.assert_array_equal(d["theory_pre_std"], p.pre_activation_std)
+    np.testing.assert_array_equal(d["theory_act_std"], p.activation_std)
+    np.testing.assert_array_equal(d["theory_grad_std"], p.grad_std)
 
 
 def test_theory_relu_glorot_decays_like_two_to_minus_half_per_layer_and_he_is_flat():
     """Var(z_l) = n Var(w) E[relu(z_(l-1))^2] = n Var(w) Var(z_(l-1)) / 2: Glorot (n Var(w) = 1)
     halves the variance per layer, He (n Var(w) = 2) keeps it; gradients likewise."""
-    g = theory_stds(30, 256, "relu", "glorot_normal")
-    h = theory_stds(30, 256, "relu", "he_normal")
-    np.testing.assert_allclose(g["pre_activation"], 2.0 ** (-np.arange(30) / 2), rtol=1e-6)
-    np.testing.assert_allclose(h["pre_activation"], math.sqrt(2.0), rtol=1e-6)
-    np.testing.assert_allclose(h["gradient"], 1.0, rtol=1e-6)
+    kw = {"depth": 30, "width": 16, "activation": "relu", "batch": 2}
+    g = explorer_data(scheme="glorot_normal", **kw)
+    h = explorer_data(scheme="he_normal", **kw)
+    np.testing.assert_allclose(g["theory_pre_std"], 2.0 ** (-np.arange(30) / 2), rtol=1e-12)
+    np.testing.assert_allclose(h["theory_pre_std"], math.sqrt(2.0), rtol=1e-12)
+    np.testing.assert_allclose(h["theory_grad_std"], 1.0, rtol=1e-12)
     # relu output: std = sqrt(q/2 - q/(2 pi)) for z ~ N(0, q)
-    np.testing.assert_allclose(h["activation"], math.sqrt(2 * (0.5 - 1 / (2 * math.pi))),
-                               rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(h["theory_act_std"], math.sqrt(2 * (0.5 - 1 / (2 * math.pi))),
+                               rtol=1e-12)  # fmt: skip
 
 
-def test_scheme_variances_match_the_initializers():
-    """Each formula in SCHEMES equals the sample variance of the initializer it names, within
-    5 standard errors: SE(s^2) = sqrt((mu4 - sigma^4)/N), mu4 = 3 sigma^4 (normal), 9/5 sigma^4
-    (uniform); orthogonal: exact (every column has unit norm, so the mean square is 1/n)."""
-    rng = np.random.default_rng(11)
-    n = 512
-    for name, formula in SCHEMES.items():
-        w = INITIALIZERS[name]((n, n), rng).astype(np.float64)
-        target = scheme_variance(name, n, n)
-        assert formula(n, n) == target
-        if name == "orthogonal":
-            assert np.mean(w**2) == pytest.approx(target, rel=1e-5)
-            continue
-        kurt = 1.8 if "uniform" in name else 3.0
-        se = target * math.sqrt((kurt - 1) / w.size)
-        assert abs(np.mean(w**2) - target) < 5 * se, name
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_offered_scheme_runs_and_has_a_theory(scheme):
+    d = explorer_data(depth=2, width=16, batch=8, scheme=scheme)
+    assert np.all(np.isfinite(d["theory_act_std"])) and np.all(d["theory_pre_std"] > 0)
 
 
 # ----------------------------------------------------------------------------- fractions
