@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _torch_reference import torch_activation as torch_fn
 
 from course_utils.activations import (
     ACTIVATION_NAMES,
@@ -22,16 +23,6 @@ from course_utils.activations import (
 
 SPECS = [("linear", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
          ("leaky_relu", 0.2), ("sigmoid", None), ("selu", None), ("scaled_tanh", None)]
-
-
-def torch_fn(name: str, slope: float | None):
-    if name == "linear":
-        return lambda t: t
-    if name == "leaky_relu":
-        return lambda t: torch.nn.functional.leaky_relu(t, 0.01 if slope is None else slope)
-    if name == "scaled_tanh":
-        return lambda t: 1.7159 * torch.tanh(2.0 * t / 3.0)
-    return getattr(torch, name) if name != "selu" else torch.nn.functional.selu
 
 
 def grid() -> np.ndarray:

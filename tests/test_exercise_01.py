@@ -10,43 +10,28 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from _grading_helpers import (
+    assert_full_marks,
+    assert_passes_hidden_checks,
+    assert_zero,
+    failed,
+    grade,
+    notebooks,
+    solution_namespace,
+)
 
-from course_utils.grading import get_question, harness, questions_for, run_checks
-from course_utils.grading.judge import judge, request_for
+from course_utils.grading import questions_for, run_checks
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "01_symmetry.ipynb"
-EXERCISE = ROOT / "exercises" / "01_symmetry.ipynb"
+SOLUTION, EXERCISE = notebooks("01_symmetry")
 IDS = ["constant", "count_distinct_units", "two_layer_gradients", "two_layer_train"]
 FULL = 10.0
 
 
-def _solution_namespace() -> dict:
-    """Execute the solution's graded cells (those whose nbgrader grade_id is a question id)."""
-    nb = nbformat.read(SOLUTION, as_version=4)
-    ns: dict = {"np": np}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in IDS:
-            exec(compile(cell.source, "solution", "exec"), ns)
-    return ns
-
-
 @pytest.fixture(scope="module")
 def answers() -> dict:
-    return _solution_namespace()
-
-
-def _failed(result):
-    return {c.name: c.message for c in result.checks if not c.passed}
+    return solution_namespace(SOLUTION, IDS)
 
 
 def test_questions_and_points():
@@ -58,17 +43,12 @@ def test_questions_and_points():
 @pytest.mark.parametrize("qid", IDS)
 def test_solution_passes_the_visible_checks(answers, qid):
     r = run_checks(qid, answers[qid])
-    assert r.passed and r.points == r.max_points, _failed(r)
+    assert r.passed and r.points == r.max_points, failed(r)
 
 
 @pytest.mark.parametrize("qid", IDS)
 def test_solution_passes_the_hidden_checks_for_many_draws(answers, qid):
-    q = get_question(qid)
-    for seed in range(15):
-        calls = q.check.calls(np.random.default_rng(seed))
-        answer = harness.run_question({q.name: answers[qid]}, request_for(q, calls, time_limit=20))
-        r = judge(q, calls, answer)
-        assert r.passed, (qid, seed, _failed(r))
+    assert_passes_hidden_checks(qid, answers[qid])
 
 
 # ---- typical mistakes ---------------------------------------------------------------------------
@@ -135,7 +115,7 @@ def train_ascending(x, y, w1, w2, *, lr, steps):
 )
 def test_typical_mistakes_fail_their_checks(qid, fn, failing):
     r = run_checks(qid, fn)
-    assert set(_failed(r)) == failing, _failed(r)
+    assert set(failed(r)) == failing, failed(r)
     assert r.points < r.max_points
 
 
@@ -149,40 +129,14 @@ def test_library_reference_earns_zero():
 # ---- the grader on the committed notebooks ------------------------------------------------------
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades") / "grades.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "course_utils.grade",
-        str(SOLUTION),
-        str(EXERCISE),
-        "--json",
-        str(out),
-        "--jobs",
-        "2",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(out.read_text())
+    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"), jobs=2)
 
 
 def test_solution_gets_full_marks(graded):
-    r = graded[0]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded",
-        "01_symmetry",
-        FULL,
-        FULL,
-    ), r
-    assert [q["id"] for q in r["questions"]] == IDS
+    assert_full_marks(graded["solutions"], "01_symmetry", FULL, IDS)
 
 
 def test_blank_exercise_is_graded_zero_without_crashing(graded):
-    r = graded[1]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded",
-        "01_symmetry",
-        0.0,
-        FULL,
-    ), r
+    r = graded["exercises"]
+    assert_zero(r, "01_symmetry", FULL)
     assert all("not implemented" in q["message"] for q in r["questions"])

@@ -12,46 +12,33 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from _grading_helpers import (
+    assert_full_marks,
+    assert_passes_hidden_checks,
+    assert_zero,
+    failed,
+    grade,
+    notebooks,
+    solution_namespace,
+)
 
-from course_utils.grading import get_question, harness, questions_for, run_checks
-from course_utils.grading.judge import judge, request_for
+from course_utils.grading import questions_for, run_checks
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "02_small_vs_large_random.ipynb"
-EXERCISE = ROOT / "exercises" / "02_small_vs_large_random.ipynb"
+SOLUTION, EXERCISE = notebooks("02_small_vs_large_random")
 IDS = ["layer_stats", "saturation_fraction", "dead_unit_fraction", "alive_std"]
 FUNCTIONS = IDS[:3]
 FULL = 10.0
 
 
-def _solution_namespace() -> dict:
-    """Execute the solution's graded cells (those whose nbgrader grade_id is a question id)."""
-    nb = nbformat.read(SOLUTION, as_version=4)
-    ns: dict = {"np": np}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in FUNCTIONS:
-            exec(compile(cell.source, "solution", "exec"), ns)
-    ns["alive_std"] = (5 / 3) / math.sqrt(500)  # the value the solution assigns
-    return ns
-
-
 @pytest.fixture(scope="module")
 def answers() -> dict:
-    return _solution_namespace()
-
-
-def _failed(result):
-    return {c.name: c.message for c in result.checks if not c.passed}
+    ns = solution_namespace(SOLUTION, FUNCTIONS)
+    ns["alive_std"] = (5 / 3) / math.sqrt(500)  # the value the solution assigns
+    return ns
 
 
 def test_questions_and_points():
@@ -63,17 +50,12 @@ def test_questions_and_points():
 @pytest.mark.parametrize("qid", IDS)
 def test_solution_passes_the_visible_checks(answers, qid):
     r = run_checks(qid, answers[qid])
-    assert r.passed and r.points == r.max_points, _failed(r)
+    assert r.passed and r.points == r.max_points, failed(r)
 
 
 @pytest.mark.parametrize("qid", FUNCTIONS)
 def test_solution_passes_the_hidden_checks_for_many_draws(answers, qid):
-    q = get_question(qid)
-    for seed in range(15):
-        calls = q.check.calls(np.random.default_rng(seed))
-        answer = harness.run_question({q.name: answers[qid]}, request_for(q, calls, time_limit=20))
-        r = judge(q, calls, answer)
-        assert r.passed, (qid, seed, _failed(r))
+    assert_passes_hidden_checks(qid, answers[qid])
 
 
 # ---- typical mistakes ---------------------------------------------------------------------------
@@ -123,7 +105,7 @@ def dead_entries(a):
 )
 def test_typical_mistakes_fail_their_checks(qid, fn, failing):
     r = run_checks(qid, fn)
-    assert set(_failed(r)) == failing, _failed(r)
+    assert set(failed(r)) == failing, failed(r)
     assert r.points < r.max_points
 
 
@@ -172,42 +154,16 @@ def test_library_reference_earns_zero():
 # ---- the grader on the committed notebooks ------------------------------------------------------
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades") / "grades.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "course_utils.grade",
-        str(SOLUTION),
-        str(EXERCISE),
-        "--json",
-        str(out),
-        "--jobs",
-        "2",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(out.read_text())
+    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"), jobs=2)
 
 
 def test_solution_gets_full_marks(graded):
-    r = graded[0]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded",
-        "02_small_vs_large_random",
-        FULL,
-        FULL,
-    ), r
-    assert [q["id"] for q in r["questions"]] == IDS
+    assert_full_marks(graded["solutions"], "02_small_vs_large_random", FULL, IDS)
 
 
 def test_blank_exercise_is_graded_zero_without_crashing(graded):
-    r = graded[1]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded",
-        "02_small_vs_large_random",
-        0.0,
-        FULL,
-    ), r
+    r = graded["exercises"]
+    assert_zero(r, "02_small_vs_large_random", FULL)
     messages = {q["id"]: q["message"] for q in r["questions"]}
     assert all("not implemented" in messages[q] for q in FUNCTIONS), messages
     assert "not defined" in messages["alive_std"], messages

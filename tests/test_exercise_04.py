@@ -6,59 +6,28 @@ typical wrong answers with run_checks (visible inputs, the same verdict a studen
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _grading_helpers import assert_full_marks, assert_zero, grade, notebooks
 
 from course_utils.grading import run_checks
 from course_utils.initializers import fan_in_and_fan_out
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "04_glorot.ipynb"
-EXERCISE = ROOT / "exercises" / "04_glorot.ipynb"
+SOLUTION, EXERCISE = notebooks("04_glorot")
 FULL = 8.0
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades") / "grades.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "course_utils.grade",
-        str(SOLUTION),
-        str(EXERCISE),
-        "--json",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return {Path(r["submission"]).parent.name: r for r in json.loads(out.read_text())}
+    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"))
 
 
 def test_solution_gets_full_marks(reports):
-    r = reports["solutions"]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded",
-        "04_glorot",
-        FULL,
-        FULL,
-    )
-    assert [q["id"] for q in r["questions"]] == [
-        "glorot_normal",
-        "glorot_uniform",
-        "backward_variance_ratio",
-    ]
+    assert_full_marks(reports["solutions"], "04_glorot", FULL, ["glorot_normal", "glorot_uniform", "backward_variance_ratio"])
 
 
 def test_blank_exercise_gets_zero(reports):
-    r = reports["exercises"]
-    assert (r["status"], r["score"], r["max_score"]) == ("graded", 0.0, FULL)
-    assert not any(q["passed"] for q in r["questions"])
+    assert_zero(reports["exercises"], "04_glorot", FULL)
 
 
 def lecun_as_glorot(shape, rng, *, layout="in_out", dtype=np.float32):

@@ -6,55 +6,28 @@ typical wrong answers with run_checks (visible inputs, the same verdict a studen
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _grading_helpers import assert_full_marks, assert_zero, grade, notebooks
 
 from course_utils.grading import run_checks
 from course_utils.initializers import fan_in_and_fan_out
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "05_he.ipynb"
-EXERCISE = ROOT / "exercises" / "05_he.ipynb"
+SOLUTION, EXERCISE = notebooks("05_he")
 FULL = 9.0
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades") / "grades.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "course_utils.grade",
-        str(SOLUTION),
-        str(EXERCISE),
-        "--json",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return {Path(r["submission"]).parent.name: r for r in json.loads(out.read_text())}
+    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"))
 
 
 def test_solution_gets_full_marks(reports):
-    r = reports["solutions"]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded",
-        "05_he",
-        FULL,
-        FULL,
-    )
-    assert [q["id"] for q in r["questions"]] == ["he_normal", "he_uniform", "predicted_std"]
+    assert_full_marks(reports["solutions"], "05_he", FULL, ["he_normal", "he_uniform", "predicted_std"])
 
 
 def test_blank_exercise_gets_zero(reports):
-    r = reports["exercises"]
-    assert (r["status"], r["score"], r["max_score"]) == ("graded", 0.0, FULL)
-    assert not any(q["passed"] for q in r["questions"])
+    assert_zero(reports["exercises"], "05_he", FULL)
 
 
 def glorot_as_he(shape, rng, *, mode="fan_in", layout="in_out", dtype=np.float32):

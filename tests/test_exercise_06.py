@@ -8,49 +8,32 @@ hidden-input generators against the library's references.
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _grading_helpers import assert_full_marks, assert_zero, grade, notebooks
 
 from course_utils.grading import get_question, run_checks
 from course_utils.initializers import fan_in_and_fan_out
 from course_utils.initializers import orthogonal as lib_orthogonal
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "06_beyond.ipynb"
-EXERCISE = ROOT / "exercises" / "06_beyond.ipynb"
+SOLUTION, EXERCISE = notebooks("06_beyond")
 IDS = ["orthogonal", "lsuv_step", "end_to_end_singular_values", "flax_default_kernel_init"]
 FULL = 12.0
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades") / "grades.json"
-    cmd = [sys.executable, "-m", "course_utils.grade", str(SOLUTION), str(EXERCISE),
-           "--json", str(out)]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return {Path(r["submission"]).parent.name: r for r in json.loads(out.read_text())}
+    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"))
 
 
 def test_solution_gets_full_marks(reports):
-    r = reports["solutions"]
-    assert (r["status"], r["exercise"], r["score"], r["max_score"]) == (
-        "graded", "06_beyond", FULL, FULL,
-    )  # fmt: skip
-    assert [q["id"] for q in r["questions"]] == IDS
-    assert all(q["passed"] for q in r["questions"])
+    assert_full_marks(reports["solutions"], "06_beyond", FULL, IDS)
 
 
 def test_blank_exercise_gets_zero(reports):
-    r = reports["exercises"]
-    assert (r["status"], r["score"], r["max_score"]) == ("graded", 0.0, FULL)
-    assert not any(q["passed"] for q in r["questions"])
+    assert_zero(reports["exercises"], "06_beyond", FULL)
 
 
 # ----------------------------------------------------------------------------- wrong answers

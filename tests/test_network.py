@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _torch_reference import torch_activation as torch_act
 
 from course_utils.activations import ACTIVATION_NAMES, get_activation
 from course_utils.network import (
@@ -17,18 +18,6 @@ from course_utils.network import (
 )
 
 WIDTHS = [7, 9, 6, 5, 3]
-
-
-def torch_act(name: str, slope: float | None = None):
-    if name == "linear":
-        return lambda t: t
-    if name == "leaky_relu":
-        return lambda t: torch.nn.functional.leaky_relu(t, 0.01 if slope is None else slope)
-    if name == "scaled_tanh":
-        return lambda t: 1.7159 * torch.tanh(2.0 * t / 3.0)
-    if name == "selu":
-        return torch.nn.functional.selu
-    return getattr(torch, name)
 
 
 def torch_reference(x, weights, biases, names, grad_output):
