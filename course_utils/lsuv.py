@@ -28,6 +28,7 @@ Functions
 * :func:`lsuv` - the loop over the layers of the course's numpy network
 * :func:`lsuv_init` - orthogonal pre-init of a network of given widths, then :func:`lsuv`
 * :func:`lsuv_torch` - the same on a ``torch.nn.Module`` (``Linear`` and ``Conv`` layers)
+* :func:`layer_variances_torch` - each layer's output variance on a batch, with its standard error
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "LSUVResult",
     "LayerReport",
     "layer_output_variance",
+    "layer_variances_torch",
     "lsuv",
     "lsuv_init",
     "lsuv_step",
@@ -453,3 +455,72 @@ def lsuv_torch(
                 LayerReport(name, type(m).__name__, steps, first, v, abs(v - target) < tol)
             )
     return reports
+
+
+def layer_variances_torch(
+    model: Any, x: Any, *, layer_types: tuple[type, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Output variance of every ``Linear`` / ``Conv`` layer of ``model`` on ``x``, with its SE.
+
+    The variance is the one LSUV targets, over all entries of the layer's output
+    ``z`` (shape ``(batch, ...)``): :math:`\\hat v = \\frac1B \\sum_b q_b` with
+    :math:`q_b = \\operatorname{mean}_j (z_{bj} - \\bar z)^2`. The rows of a batch are
+    independent draws, so the standard error is that of a mean of ``B`` i.i.d. terms,
+
+    .. math:: \\operatorname{SE}(\\hat v) = \\operatorname{sd}(q_b) / \\sqrt{B},
+
+    which holds for any output distribution (units within a row are correlated; that is why the
+    row, not the entry, is the unit of sampling). Estimating :math:`\\bar z` from the same batch
+    changes :math:`\\hat v` by :math:`O(1/B)`, negligible against the SE.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : torch.Tensor, shape (batch, ...)
+    layer_types : tuple of types, optional
+        Default ``nn.Linear`` and ``nn.Conv1d/2d/3d`` (as :func:`lsuv_torch`).
+
+    Returns
+    -------
+    variances, standard_errors : numpy.ndarray
+        One entry per layer, in the order ``model.modules()`` lists them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8, bias=False))
+    >>> _ = torch.nn.init.eye_(net[0].weight)
+    >>> v, se = layer_variances_torch(net, torch.randn(4000, 4, generator=g))
+    >>> bool(abs(v[0] - 0.5) < 3 * se[0])  # half the outputs are copies, half are 0
+    True
+    """
+    import torch
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 1 or x.shape[0] < 2:
+        raise ValueError(f"x must hold a batch of at least 2 rows, got shape {tuple(x.shape)}")
+    if layer_types is None:
+        layer_types = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    layers = [m for m in model.modules() if isinstance(m, layer_types)]
+    if not layers:
+        raise ValueError("model has no layer of the requested types (Linear, Conv)")
+    outs: list[Any] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: outs.append(o.detach())) for m in layers]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    variances, errors = [], []
+    for z in outs:
+        z = z.double().reshape(z.shape[0], -1).numpy()
+        q = ((z - z.mean()) ** 2).mean(axis=1)
+        variances.append(float(q.mean()))
+        errors.append(float(q.std(ddof=1) / math.sqrt(len(q))))
+    return np.array(variances), np.array(errors)

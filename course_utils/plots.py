@@ -1032,3 +1032,559 @@ def three_families(
         bottom.legend(fontsize=7)
     fig.suptitle(title or f"Three families of initial weights ({n} x {n}, variance 1/n)")
     return fig
+
+
+# =========================================================================== lectures 00 and 06
+# Helpers appended for lecture 00 (basins of attraction) and lecture 06 (orthogonal matrices,
+# spectra of deep products, norm propagation, recurrences, truncated normals). Each figure has a
+# small numerical companion so the notebooks keep only calls and prints.
+
+__all__ += [
+    "basins_figure",
+    "basins_of_attraction",
+    "chi2_log_step",
+    "digamma",
+    "gaussian_norm_ratios",
+    "gaussian_product_spectra",
+    "linear_recurrence_norms",
+    "newman_lyapunov_exponents",
+    "norm_ratio_figure",
+    "norm_ratios",
+    "product_singular_values",
+    "qr_sign_fix_figure",
+    "qr_sign_fix_samples",
+    "recurrence_figure",
+    "spectrum_figure",
+    "trigamma",
+    "truncated_normal_figure",
+]
+
+
+def _as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be a numpy.random.Generator or an int, got {type(rng).__name__}")
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def basins_of_attraction(
+    starts: Any, *, lr: float = 0.1, tol: float = 1e-4, merge: float = 1e-2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`gradient_descent_1d` on the lecture-00 landscape from every start.
+
+    Each start ``w0`` is followed until ``|L'(w)| < tol``. The end points are grouped into the
+    minima actually reached (ends closer than ``merge`` are the same minimum; a stop at
+    ``|L'| < tol`` lies within about ``tol / L''(w*)`` of it), and each start gets the index of
+    its minimum: its *basin of attraction*. Minima outside the range of the starts (for starts
+    near an edge) are found too, unlike :data:`LANDSCAPE_MINIMA`, which lists those in [-6, 6].
+
+    Parameters
+    ----------
+    starts : 1-D array of float
+        Starting points.
+    lr, tol : float
+        Step size and stopping tolerance of gradient descent.
+    merge : float
+        End points closer than this belong to the same minimum.
+
+    Returns
+    -------
+    ends, steps, basin, minima : numpy.ndarray
+        End point, number of steps and basin index per start; the minima reached (ascending,
+        the median end point of each group), indexed by ``basin``.
+
+    Examples
+    --------
+    >>> ends, steps, basin, minima = basins_of_attraction([-5.5, 1.0, 4.5])
+    >>> basin.tolist(), np.round(minima, 2).tolist()
+    ([0, 1, 2], [-4.74, -0.99, 2.75])
+    """
+    starts = _as_1d(starts, "starts")
+    ends = np.empty(starts.size)
+    steps = np.empty(starts.size, dtype=np.int64)
+    for i, w0 in enumerate(starts):
+        path, n = gradient_descent_1d(landscape_grad, float(w0), lr=lr, tol=tol)
+        ends[i], steps[i] = path[-1], n
+    order = np.sort(ends)
+    groups = np.split(order, np.flatnonzero(np.diff(order) > merge) + 1)
+    minima = np.array([float(np.median(g)) for g in groups])
+    basin = np.argmin(np.abs(ends[:, None] - minima[None, :]), axis=1)
+    return ends, steps, basin, minima
+
+
+def basins_figure(
+    starts: Any,
+    steps: Any,
+    basin: Any,
+    minima: Sequence[float],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Steps to converge against the starting point, coloured by the minimum reached.
+
+    Parameters
+    ----------
+    starts, steps, basin : 1-D arrays of equal length
+        As returned by :func:`basins_of_attraction` (``starts`` is its input).
+    minima : sequence of float
+        The minima ``basin`` indexes (from :func:`basins_of_attraction`); used for the legend.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, log-scaled y, one scatter series per basin.
+
+    Examples
+    --------
+    >>> grid = np.linspace(-6, 6, 25)
+    >>> _, steps, basin, minima = basins_of_attraction(grid)
+    >>> fig = basins_figure(grid, steps, basin, minima)
+    """
+    starts = _as_1d(starts, "starts")
+    steps = _as_1d(steps, "steps")
+    basin = np.asarray(basin).astype(np.int64).ravel()
+    if not starts.size == steps.size == basin.size:
+        raise ValueError(
+            f"starts, steps and basin must have equal lengths, got {starts.size}, "
+            f"{steps.size}, {basin.size}"
+        )
+    mins = _as_1d(minima, "minima")
+    fig, axes = _new_figure(size=(7.5, 3.8))
+    ax = axes[0, 0]
+    for k in range(mins.size):
+        sel = basin == k
+        if sel.any():
+            ax.scatter(starts[sel], steps[sel], s=10, color=color(k),
+                       label=f"ends in minimum #{k + 1} (w* = {mins[k]:.2f})")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("starting point $w_0$")
+    ax.set_ylabel("steps to converge")
+    ax.set_title(title or "Basins of attraction: the start decides the minimum and the time")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def qr_sign_fix_samples(
+    rng: np.random.Generator | int, n_draws: int = 4000, n: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """``Q[0, 0]`` of ``n x n`` orthogonal matrices from ``np.linalg.qr``, without and with the fix.
+
+    For each draw a Gaussian ``A`` is factored ``A = QR``; the fixed matrix multiplies column
+    ``j`` of ``Q`` by ``sign(R_jj)`` (Mezzadri 2007), which makes ``Q`` Haar-distributed. Under
+    Haar, ``Q[0, 0]`` of a 3 x 3 matrix is uniform on ``[-1, 1]`` (Archimedes).
+
+    Returns
+    -------
+    raw, fixed : numpy.ndarray, shape (n_draws,)
+
+    Examples
+    --------
+    >>> raw, fixed = qr_sign_fix_samples(0, 200)
+    >>> bool((raw < 0).all()), bool(0.3 < (fixed > 0).mean() < 0.7)
+    (True, True)
+    """
+    gen = _as_generator(rng)
+    n_draws = _positive_int("n_draws", n_draws)
+    n = _positive_int("n", n, 2)
+    q, r = np.linalg.qr(gen.standard_normal((n_draws, n, n)))
+    signs = np.sign(np.diagonal(r, axis1=1, axis2=2))
+    return q[:, 0, 0].copy(), q[:, 0, 0] * signs[:, 0]
+
+
+def qr_sign_fix_figure(raw: Any, fixed: Any, *, title: str | None = None) -> Figure:
+    """Histograms of ``Q[0, 0]`` without and with the sign fix, against the Haar density 1/2.
+
+    Examples
+    --------
+    >>> fig = qr_sign_fix_figure(*qr_sign_fix_samples(0, 100))
+    """
+    raw, fixed = _as_1d(raw, "raw"), _as_1d(fixed, "fixed")
+    fig, axes = _new_figure(size=(7.0, 3.5))
+    ax = axes[0, 0]
+    bins = np.linspace(-1, 1, 41)
+    ax.hist(raw, bins=bins, density=True, alpha=0.6, color=color(3),
+            label="np.linalg.qr, no sign fix")  # fmt: skip
+    ax.hist(fixed, bins=bins, density=True, alpha=0.6, color=color(0), label="with the sign fix")
+    ax.axhline(0.5, color="black", lw=2, label="Haar theory: uniform on [-1, 1]")
+    ax.set_xlabel("$Q_{11}$ of a random 3x3 orthogonal matrix")
+    ax.set_ylabel("density")
+    ax.set_title(title or "The sign fix makes QR sample the uniform (Haar) law")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def digamma(x: Any) -> np.ndarray:
+    """The digamma function ``psi(x) = d/dx log Gamma(x)`` for ``x > 0`` (float64).
+
+    Recurrence ``psi(x) = psi(x + 1) - 1/x`` up to ``x >= 10``, then the asymptotic series
+    ``log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - 1/(252x^6) + 1/(240x^8)`` (next term below
+    1e-12 there).
+
+    Examples
+    --------
+    >>> round(float(digamma(1.0)), 10)  # -Euler's constant
+    -0.5772156649
+    """
+    x = np.array(x, dtype=np.float64)
+    if not np.all(x > 0):
+        raise ValueError("digamma: x must be > 0")
+    acc = np.zeros_like(x)
+    while np.any(x < 10):
+        small = x < 10
+        acc = acc - np.where(small, 1.0 / x, 0.0)
+        x = np.where(small, x + 1.0, x)
+    inv2 = 1.0 / x**2
+    series = (
+        np.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
+    )
+    return acc + series
+
+
+def trigamma(x: Any) -> np.ndarray:
+    """The trigamma function ``psi'(x)`` for ``x > 0`` (float64), by recurrence and series.
+
+    ``psi'(x) = psi'(x + 1) + 1/x^2``; for ``x >= 10``
+    ``1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9)`` (next term below 1e-12).
+
+    Examples
+    --------
+    >>> round(float(trigamma(1.0)), 10)  # pi^2 / 6
+    1.6449340668
+    """
+    x = np.array(x, dtype=np.float64)
+    if not np.all(x > 0):
+        raise ValueError("trigamma: x must be > 0")
+    acc = np.zeros_like(x)
+    while np.any(x < 10):
+        small = x < 10
+        acc = acc + np.where(small, 1.0 / x**2, 0.0)
+        x = np.where(small, x + 1.0, x)
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = inv + 0.5 * inv2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))
+    return acc + series
+
+
+def newman_lyapunov_exponents(n: int) -> np.ndarray:
+    """Lyapunov exponents of products of ``n x n`` Gaussian matrices with entries ``N(0, 1/n)``.
+
+    .. math:: \\mu_k = \\tfrac12\\Big[\\log\\tfrac2n + \\psi\\big(\\tfrac{n-k+1}{2}\\big)\\Big],
+              \\qquad k = 1, \\ldots, n
+
+    (C. M. Newman, "The distribution of Lyapunov exponents: exact results for random matrices",
+    Comm. Math. Phys. 1986): ``log s_k(W_1 ... W_L) / L -> mu_k`` as ``L -> infinity``. All are
+    negative; the largest is ``mu_1 ~ -1/(2n)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        ``mu_1 > mu_2 > ... > mu_n``.
+
+    Examples
+    --------
+    >>> mu = newman_lyapunov_exponents(256)
+    >>> bool((mu < 0).all()), round(float(mu[0] * 2 * 256), 2)
+    (True, -1.0)
+    """
+    n = _positive_int("n", n)
+    k = np.arange(1, n + 1)
+    return 0.5 * (math.log(2.0 / n) + digamma((n - k + 1) / 2.0))
+
+
+def product_singular_values(weights: Sequence[Any]) -> np.ndarray:
+    """Singular values (largest first) of ``weights[0] @ weights[1] @ ... `` in float64.
+
+    Examples
+    --------
+    >>> product_singular_values([np.eye(3) * 2, np.eye(3) * 0.5]).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
+        raise TypeError("weights must be a non-empty list of 2-D arrays")
+    p = np.asarray(weights[0], dtype=np.float64)
+    for w in weights[1:]:
+        p = p @ np.asarray(w, dtype=np.float64)
+    return np.linalg.svd(p, compute_uv=False)
+
+
+def gaussian_product_spectra(
+    n: int, depth: int, rng: np.random.Generator | int, trials: int = 1
+) -> np.ndarray:
+    """Singular values of ``trials`` independent products of ``depth`` Gaussian ``N(0, 1/n)``
+    ``n x n`` matrices (each row of the result is one product, largest value first).
+
+    Since ``E[W W^T] = I`` per layer, ``E[mean_k s_k^2] = 1`` for every product.
+
+    Examples
+    --------
+    >>> s = gaussian_product_spectra(64, 5, 0, trials=2)
+    >>> s.shape
+    (2, 64)
+    """
+    n, depth = _positive_int("n", n), _positive_int("depth", depth)
+    trials = _positive_int("trials", trials)
+    gen = _as_generator(rng)
+    return np.array([
+        product_singular_values([gen.standard_normal((n, n)) / math.sqrt(n) for _ in range(depth)])
+        for _ in range(trials)
+    ])  # fmt: skip
+
+
+def spectrum_figure(
+    s_gauss: Any,
+    s_orth: Any,
+    depth: int,
+    *,
+    floor: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Spectrum of a deep product: histogram of ``log10 s`` and the sorted values against Newman.
+
+    Left: histogram of ``log10`` of the Gaussian product's singular values, the orthogonal one
+    (all 1) as a line. Right: sorted ``log10 s_k`` against ``L mu_k / ln 10``
+    (:func:`newman_lyapunov_exponents`). ``floor``, if given, draws float64's rounding floor
+    (about ``s_max n eps``), below which computed singular values are noise.
+
+    Examples
+    --------
+    >>> s = gaussian_product_spectra(32, 4, 0)[0]
+    >>> fig = spectrum_figure(s, np.ones(32), 4)
+    """
+    s_gauss, s_orth = _as_1d(s_gauss, "s_gauss"), _as_1d(s_orth, "s_orth")
+    depth = _positive_int("depth", depth)
+    n = s_gauss.size
+    k = np.arange(1, n + 1)
+    theory = depth * newman_lyapunov_exponents(n) / math.log(10)
+    fig, axes = _new_figure(1, 2, size=(11.0, 3.8))
+    ax1, ax2 = axes[0]
+    ax1.hist(np.log10(s_gauss), bins=40, color=color(1), alpha=0.85, label="Gaussian N(0, 1/n)")
+    ax1.axvline(0, color=color(0), lw=3, label="orthogonal: every value is 1")
+    ax2.plot(k, np.log10(np.sort(s_gauss)[::-1]), "o", ms=3, color=color(1),
+             label="Gaussian, measured")  # fmt: skip
+    ax2.plot(k, theory, color="black", label="Newman: $L\\mu_k$ / ln 10")
+    ax2.plot(k[: s_orth.size], np.log10(np.sort(s_orth)[::-1]), color=color(0), lw=2,
+             label="orthogonal, measured")  # fmt: skip
+    if floor is not None:
+        ax1.axvline(np.log10(floor), color="black", ls="--", lw=1, label="float64 rounding floor")
+        ax2.axhline(np.log10(floor), color="black", ls="--", lw=1, label="float64 rounding floor")
+        ax2.set_ylim(np.log10(floor) - 8, max(3.0, float(np.log10(s_gauss.max())) + 1))
+    ax1.set_xlabel(f"log10 singular value of the product of {depth} layers")
+    ax1.set_ylabel("count")
+    ax1.set_title(f"Singular values after {depth} layers (n = {n})")
+    ax1.legend(fontsize=8)
+    ax2.set_xlabel("rank k (largest first)")
+    ax2.set_ylabel("log10 $s_k$")
+    ax2.set_title(title or "Sorted spectrum vs Lyapunov theory")
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def chi2_log_step(n: int) -> tuple[float, float]:
+    """Mean and variance of ``log(||xW||^2 / ||x||^2)`` for one Gaussian ``N(0, 1/n)`` layer.
+
+    ``||xW||^2 / ||x||^2 ~ chi^2_n / n``, and ``log chi^2_n`` has mean ``psi(n/2) + log 2`` and
+    variance ``psi'(n/2)``, so the step has mean ``psi(n/2) + log(2/n) ~ -1/n`` and variance
+    ``psi'(n/2) ~ 2/n``.
+
+    Examples
+    --------
+    >>> m, v = chi2_log_step(256)
+    >>> round(m * 256, 2), round(v * 256 / 2, 2)
+    (-1.0, 1.0)
+    """
+    n = _positive_int("n", n)
+    return float(digamma(n / 2.0) + math.log(2.0 / n)), float(trigamma(n / 2.0))
+
+
+def norm_ratios(x: Any, weights: Sequence[Any]) -> np.ndarray:
+    """``||x W_1 ... W_l||^2 / ||x||^2`` after every layer ``l``, for each row of ``x``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(weights), batch)
+
+    Examples
+    --------
+    >>> norm_ratios(np.ones((2, 3)), [2 * np.eye(3), np.eye(3)]).tolist()
+    [[4.0, 4.0], [4.0, 4.0]]
+    """
+    h = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
+        raise TypeError("weights must be a non-empty list of 2-D arrays")
+    norm0 = np.sum(h**2, axis=1)
+    out = np.empty((len(weights), h.shape[0]))
+    for layer, w in enumerate(weights):
+        h = h @ np.asarray(w, dtype=np.float64)
+        out[layer] = np.sum(h**2, axis=1) / norm0
+    return out
+
+
+def gaussian_norm_ratios(x: Any, depth: int, rng: np.random.Generator | int) -> np.ndarray:
+    """:func:`norm_ratios` with a fresh Gaussian ``N(0, 1/n)`` network for every row of ``x``.
+
+    Each input gets its own ``depth`` square layers, so the columns of the result are
+    independent samples of the random walk of the log norm (see :func:`chi2_log_step`).
+
+    Examples
+    --------
+    >>> gaussian_norm_ratios(np.ones((3, 16)), 4, 0).shape
+    (4, 3)
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    depth = _positive_int("depth", depth)
+    gen = _as_generator(rng)
+    n = x.shape[1]
+    cols = [
+        norm_ratios(row[None, :], [gen.standard_normal((n, n)) / math.sqrt(n)
+                                   for _ in range(depth)])[:, 0]
+        for row in x
+    ]  # fmt: skip
+    return np.stack(cols, axis=1)
+
+
+def norm_ratio_figure(
+    gaussian: Any, orthogonal: Any, step_mean: float, step_var: float, *, title: str | None = None
+) -> Figure:
+    """Squared-norm ratios per layer: Gaussian curves, the orthogonal one, and the log-normal
+    theory (median ``exp(l m)`` and ``+-2`` sd band ``exp(l m +- 2 sqrt(l v))``).
+
+    Parameters
+    ----------
+    gaussian : array (depth, samples)
+        From :func:`gaussian_norm_ratios`.
+    orthogonal : array (depth, samples) or (depth,)
+        From :func:`norm_ratios` with orthogonal layers (only the first column is drawn).
+    step_mean, step_var : float
+        From :func:`chi2_log_step`.
+
+    Examples
+    --------
+    >>> g = gaussian_norm_ratios(np.ones((2, 16)), 5, 0)
+    >>> fig = norm_ratio_figure(g, np.ones(5), *chi2_log_step(16))
+    """
+    g = np.atleast_2d(np.asarray(gaussian, dtype=np.float64))
+    o = np.asarray(orthogonal, dtype=np.float64)
+    o = o if o.ndim == 1 else o[:, 0]
+    depth, samples = g.shape
+    layers = np.arange(1, depth + 1)
+    fig, axes = _new_figure(size=(7.0, 4.0))
+    ax = axes[0, 0]
+    for j in range(samples):
+        ax.plot(layers, g[:, j], color=color(1), alpha=0.5, lw=1,
+                label=f"Gaussian, {samples} independent nets" if j == 0 else None)  # fmt: skip
+    ax.plot(layers, np.exp(layers * step_mean), color="black", label="theory: median")
+    for sign in (-2, 2):
+        ax.plot(layers, np.exp(layers * step_mean + sign * np.sqrt(layers * step_var)), "--",
+                color="black", lw=1, label="theory: +-2 sd" if sign > 0 else None)  # fmt: skip
+    ax.plot(layers, o, color=color(0), lw=3, label="orthogonal (all inputs)")
+    ax.set_yscale("log")
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("$\\|x W_1 \\cdots W_l\\|^2 / \\|x\\|^2$")
+    ax.set_title(title or f"Norm of a signal through {depth} linear layers")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def linear_recurrence_norms(w: Any, h0: Any, steps: int) -> np.ndarray:
+    """``||h_0 W^t|| / ||h_0||`` for ``t = 1 .. steps`` (a linear recurrent net without input).
+
+    Examples
+    --------
+    >>> linear_recurrence_norms(0.5 * np.eye(2), np.ones(2), 3).tolist()
+    [0.5, 0.25, 0.125]
+    """
+    w = np.asarray(w, dtype=np.float64)
+    h = np.asarray(h0, dtype=np.float64).ravel()
+    steps = _positive_int("steps", steps)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] != h.size:
+        raise ValueError(f"w must be square with h0's size {h.size}, got shape {w.shape}")
+    norm0 = np.linalg.norm(h)
+    out = np.empty(steps)
+    for t in range(steps):
+        h = h @ w
+        out[t] = np.linalg.norm(h) / norm0
+    return out
+
+
+def recurrence_figure(
+    matrices: Mapping[str, Any], norms: Mapping[str, Any], *, title: str | None = None
+) -> Figure:
+    """Eigenvalues of recurrent matrices against the unit circle, and ``||h_0 W^t||`` over time.
+
+    Parameters
+    ----------
+    matrices : dict name -> square array
+    norms : dict name -> 1-D array
+        From :func:`linear_recurrence_norms`, same names.
+
+    Examples
+    --------
+    >>> m = {"identity": np.eye(4)}
+    >>> fig = recurrence_figure(m, {"identity": np.ones(10)})
+    """
+    fig, axes = _new_figure(1, 2, size=(11.0, 3.8))
+    ax1, ax2 = axes[0]
+    colours = {name: color([1, 0, 2, 3][i % 4]) for i, name in enumerate(matrices)}
+    n = None
+    for name, w in matrices.items():
+        ev = np.linalg.eigvals(np.asarray(w, dtype=np.float64))
+        n = len(ev)
+        ax1.scatter(ev.real, ev.imag, s=8, color=colours[name], label=name)
+    t = np.linspace(0, 2 * np.pi, 200)
+    ax1.plot(np.cos(t), np.sin(t), color="black", lw=1, label="unit circle (circular law edge)")
+    ax1.set_aspect("equal")
+    ax1.set_xlabel("Re $\\lambda$")
+    ax1.set_ylabel("Im $\\lambda$")
+    ax1.set_title(f"Eigenvalues of the recurrent matrix (n = {n})")
+    ax1.legend(fontsize=7, loc="lower left")
+    steps = 0
+    for name, v in norms.items():
+        v = _as_1d(v, "norms")
+        steps = v.size
+        ax2.plot(np.arange(1, v.size + 1), v, color=colours.get(name, "black"), lw=2, label=name)
+    ax2.set_yscale("log")
+    ax2.set_xlabel("time step t")
+    ax2.set_ylabel("$\\|h_0 W^t\\| / \\|h_0\\|$")
+    ax2.set_title(title or f"A linear recurrence over {steps} steps")
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def truncated_normal_figure(
+    corrected: Any, uncorrected: Any, fan_in: int, *, title: str | None = None
+) -> Figure:
+    """Histograms of a corrected (Keras/JAX) and an uncorrected (PyTorch) truncated normal with
+    the target density ``N(0, 1/fan_in)`` overlaid.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> w = np.clip(rng.standard_normal(1000), -2, 2) / 8
+    >>> fig = truncated_normal_figure(w / 0.88, w, 64)
+    """
+    fan_in = _positive_int("fan_in", fan_in)
+    a, b = _as_1d(corrected, "corrected"), _as_1d(uncorrected, "uncorrected")
+    sd = 1.0 / math.sqrt(fan_in)
+    bins = np.linspace(-2.3, 2.3, 60) * sd / 0.87962566103423978
+    fig, axes = _new_figure(size=(7.0, 3.8))
+    ax = axes[0, 0]
+    ax.hist(a, bins=bins, density=True, alpha=0.6, color=color(0),
+            label="corrected truncated normal (Keras / JAX)")  # fmt: skip
+    ax.hist(b, bins=bins, density=True, alpha=0.6, color=color(3),
+            label="torch trunc_normal_(std, -2 std, 2 std)")  # fmt: skip
+    grid = np.linspace(bins[0], bins[-1], 400)
+    ax.plot(grid, np.exp(-0.5 * (grid / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), color="black",
+            label="N(0, 1/fan_in), the target variance")  # fmt: skip
+    ax.set_xlabel("weight")
+    ax.set_ylabel("density")
+    ax.set_title(title or f"Truncated normals with fan_in = {fan_in}")
+    ax.legend(fontsize=7)
+    return fig
