@@ -458,7 +458,8 @@ def trace_stats(trace: Trace, grads: Gradients | None = None) -> dict[str, np.nd
     Every value is a float64 array of length L, over all entries of the layer:
     ``pre_activation_mean/std/second_moment``, ``activation_mean/std/second_moment``, and with
     ``grads``: ``grad_second_moment`` (of :math:`\\partial L/\\partial a_l`; compare with
-    :attr:`VariancePrediction.grad_var`), ``grad_std``, ``weight_grad_norm`` (Frobenius).
+    :attr:`VariancePrediction.grad_var`), ``grad_std``, ``weight_grad_norm`` (Frobenius; left out
+    when the backward pass skipped the weight gradients).
 
     Examples
     --------
@@ -477,9 +478,10 @@ def trace_stats(trace: Trace, grads: Gradients | None = None) -> dict[str, np.nd
         gs = [g for g in grads.activations if g is not None]
         out["grad_second_moment"] = np.array([np.mean(np.square(g, dtype=np.float64)) for g in gs])
         out["grad_std"] = np.array([np.std(g, dtype=np.float64) for g in gs])
-        out["weight_grad_norm"] = np.array(
-            [np.linalg.norm(np.asarray(g, dtype=np.float64)) for g in grads.weights]
-        )
+        if all(g is not None for g in grads.weights):  # absent with weight_grads=False
+            out["weight_grad_norm"] = np.array(
+                [np.linalg.norm(np.asarray(g, dtype=np.float64)) for g in grads.weights]
+            )
     return out
 
 

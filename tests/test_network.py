@@ -16,6 +16,7 @@ from course_utils.network import (
     init_biases,
     init_weights,
 )
+from course_utils.theory import trace_stats
 
 WIDTHS = [7, 9, 6, 5, 3]
 
@@ -262,6 +263,9 @@ def test_weight_grads_false_skips_only_the_weight_gradients():
     full = backward(trace, ws, "tanh", g)
     signal = backward(trace, ws, "tanh", g, weight_grads=False)
     assert signal.weights == [None] * len(ws)
+    stats = trace_stats(trace, signal)
+    assert "weight_grad_norm" not in stats
+    np.testing.assert_array_equal(stats["grad_std"], trace_stats(trace, full)["grad_std"])
     for a, b in zip(full.activations + [full.inputs], signal.activations + [signal.inputs],
                     strict=True):  # fmt: skip
         np.testing.assert_array_equal(a, b)
