@@ -33,9 +33,13 @@ HAAR_Z = 5.0
 
 
 class OrthogonalCheck(QuestionCheck):
-    """``orthogonal(shape, rng, *, gain=1.0)`` in the in_out layout: shape, float32, orthonormal
-    columns (tall/square) or rows (wide) scaled by ``gain``, conv kernels flattened to
-    ``(prod(shape[:-1]), shape[-1])``, Haar law (sign fix), seeds and global state."""
+    """``orthogonal(shape, rng, *, gain=1.0, layout="in_out")`` as the library's: shape, float32,
+    orthonormal columns (tall/square) or rows (wide) scaled by ``gain``, conv kernels flattened
+    to ``(prod(shape[:-1]), shape[-1])`` in the in_out layout and to ``(shape[0],
+    prod(shape[1:]))`` in the out_in (PyTorch) layout, Haar law (sign fix), seeds and global
+    state. The out_in calls form their own check ("out_in layout"): a dense weight looks the
+    same in both layouts, a conv kernel does not, so a function that ignores ``layout`` fails it.
+    """
 
     def calls(self, rng: np.random.Generator | None) -> list[Call]:
         if rng is None:
@@ -45,7 +49,9 @@ class OrthogonalCheck(QuestionCheck):
                 ((3, 3, 8, 16), {}),
                 ((50, 50), {"gain": 2.0}),
             ]
+            out_in = [((32, 64), {}), ((16, 8, 3, 3), {}), ((12, 4, 5), {"gain": 1.5})]
             seeds = [int(s) for s in range(1, 7)]
+            out_in_seeds = [int(s) for s in range(7, 10)]
             haar_seeds = list(range(1000, 1000 + HAAR_DRAWS))
         else:
             n = int(rng.integers(20, 120))
@@ -58,16 +64,27 @@ class OrthogonalCheck(QuestionCheck):
                 ((k, k, c_in, c_out), {}),
                 ((n, n), {"gain": float(np.round(rng.uniform(0.5, 3.0), 3))}),
             ]
+            c_o, c_i = int(rng.integers(8, 40)), int(rng.integers(2, 12))
+            out_in = [
+                ((m, n), {}),
+                ((c_o, c_i, k, k), {}),
+                ((c_i, c_o, k), {"gain": float(np.round(rng.uniform(0.5, 3.0), 3))}),
+            ]
             seeds = [int(s) for s in rng.choice(2**31, size=6, replace=False)]
+            out_in_seeds = [int(s) for s in rng.choice(2**31, size=3, replace=False)]
             haar_seeds = [int(s) for s in rng.choice(2**31, size=HAAR_DRAWS, replace=False)]
         calls = [Call((s, Rng(seeds[i])), kw, group="sample") for i, (s, kw) in enumerate(shapes)]
+        calls += [
+            Call((s, Rng(out_in_seeds[i])), {**kw, "layout": "out_in"}, group="out_in")
+            for i, (s, kw) in enumerate(out_in)
+        ]
         calls.append(Call(calls[0].args, {}, group="same seed"))
         calls.append(Call((calls[0].args[0], Rng(seeds[5])), {}, group="other seed"))
         calls += [Call(((4, 4), Rng(s)), {}, group="haar") for s in haar_seeds]
         return calls
 
     def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
-        err = _first_error(outcomes)
+        err = _first_error([o for c, o in zip(calls, outcomes, strict=True) if c.group != "out_in"])
         results = [CheckResult("runs", not err, err or "returns a value for every input")]
         shape_msgs, ortho_msgs, dtype_msgs = [], [], []
         n_samples = 0
@@ -116,9 +133,50 @@ class OrthogonalCheck(QuestionCheck):
                     "dtype", not dtype_msgs, dtype_msgs[0] if dtype_msgs else "float32", weight=0.5
                 )
             )
+        results.append(self._out_in(calls, outcomes, name))
         results.append(self._haar(calls, outcomes))
         results.extend(self._seeds(calls, outcomes))
         return results  # fmt: skip
+
+    @staticmethod
+    def _out_in(calls: list[Call], outcomes: list[Outcome], name: str) -> CheckResult:
+        """PyTorch's layout: the matrix is ``(shape[0], prod(shape[1:]))``; its rows (wide) or
+        columns (tall) are orthonormal times gain, as ``torch.nn.init.orthogonal_`` makes them."""
+        pairs = [(c, o) for c, o in zip(calls, outcomes, strict=True) if c.group == "out_in"]
+        if not pairs:
+            return CheckResult("out_in layout", False, NO_OUTPUT)
+        for call, out in pairs:
+            shape = tuple(call.args[0])
+            if not out.ok:
+                msg = _first_error([out])
+                return CheckResult(
+                    "out_in layout",
+                    False,
+                    f"{call.describe(name)} {msg}: accept layout='in_out' or 'out_in' as the "
+                    "library does",
+                )
+            w = out.value
+            if not isinstance(w, np.ndarray) or w.shape != shape:
+                got = w.shape if isinstance(w, np.ndarray) else type(w).__name__
+                return CheckResult(
+                    "out_in layout", False,
+                    f"{call.describe(name)} returned {got}, expected shape {shape}",
+                )  # fmt: skip
+            g = float(call.kwargs.get("gain", 1.0))
+            mat = w.astype(np.float64).reshape(shape[0], -1)
+            gram = mat.T @ mat if mat.shape[0] >= mat.shape[1] else mat @ mat.T
+            dev = float(np.abs(gram - g**2 * np.eye(gram.shape[0])).max())
+            if not dev <= 1e-4 * max(g**2, 1.0):
+                return CheckResult(
+                    "out_in layout",
+                    False,
+                    f"{call.describe(name)}: the matrix (shape[0], prod(shape[1:])) = {mat.shape} "
+                    f"is not orthogonal times gain (max deviation of its Gram matrix {dev:.3g}); "
+                    "in the out_in layout flatten all axes but the first into columns",
+                )
+        return CheckResult(
+            "out_in layout", True, "out_in: (shape[0], prod(shape[1:])) orthogonal times gain"
+        )
 
     @staticmethod
     def _haar(calls: list[Call], outcomes: list[Outcome]) -> CheckResult:
@@ -184,7 +242,7 @@ question(
     "orthogonal",
     exercise=EXERCISE,
     points=4,
-    title="orthogonal(shape, rng, *, gain): QR of a Gaussian matrix with the sign fix",
+    title="orthogonal(shape, rng, *, gain, layout): QR of a Gaussian matrix with the sign fix",
     check=OrthogonalCheck(),
     forbidden=(
         "course_utils.initializers.orthogonal",
