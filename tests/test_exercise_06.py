@@ -39,19 +39,22 @@ def test_blank_exercise_gets_zero(reports):
 # ----------------------------------------------------------------------------- wrong answers
 
 
-def orthogonal_without_sign_fix(shape, rng, *, gain=1.0, dtype=np.float32):
-    rows, cols = math.prod(shape[:-1]), shape[-1]
+def orthogonal_without_sign_fix(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
+    if layout == "out_in":  # PyTorch: (shape[0], prod(shape[1:]))
+        rows, cols = shape[0], math.prod(shape[1:])
+    else:
+        rows, cols = math.prod(shape[:-1]), shape[-1]
     q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
     if rows < cols:
         q = q.T
     return (gain * q).reshape(shape).astype(dtype)
 
 
-def orthogonal_ignoring_gain(shape, rng, *, gain=1.0, dtype=np.float32):
-    return orthogonal_without_sign_fix(shape, rng, dtype=dtype) * np.sign(1.0)
+def orthogonal_ignoring_gain(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
+    return orthogonal_without_sign_fix(shape, rng, layout=layout, dtype=dtype) * np.sign(1.0)
 
 
-def orthogonal_gaussian(shape, rng, *, gain=1.0, dtype=np.float32):
+def orthogonal_gaussian(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
     return (gain * rng.standard_normal(shape) / math.sqrt(shape[0])).astype(dtype)
 
 
@@ -83,8 +86,8 @@ def test_the_library_orthogonal_passes_the_checks_on_hidden_inputs():
     q = get_question("orthogonal")
     calls = q.check.calls(np.random.default_rng(12345))
 
-    def fresh_orthogonal(shape, rng, *, gain=1.0, dtype=np.float32):
-        return lib_orthogonal(shape, rng, gain=gain, dtype=dtype)
+    def fresh_orthogonal(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
+        return lib_orthogonal(shape, rng, gain=gain, layout=layout, dtype=dtype)
 
     answer = harness.run_question({"orthogonal": fresh_orthogonal},
                                   request_for(q, calls, time_limit=30.0))  # fmt: skip
