@@ -40,11 +40,12 @@ lint: setup
 unit: setup
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q
 
-# Every notebook in the repository runs under nbval (strict output comparison).
+# Every notebook in the repository runs under nbval (strict output comparison), two notebooks at
+# a time (one kernel each; --dist loadfile keeps a notebook's cells together in one worker).
 nbval: setup
 	@nbs=$$(find notebooks solutions exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); \
 	if [ -z "$$nbs" ]; then echo "nbval: no notebooks yet"; \
-	else $(BIN)/python -m pytest $(NBVAL_FLAGS) -q $$nbs; fi
+	else $(BIN)/python -m pytest $(NBVAL_FLAGS) -n 2 --dist loadfile -q $$nbs; fi
 
 test: lint unit nbval
 
