@@ -1588,3 +1588,93 @@ def truncated_normal_figure(
     ax.set_title(title or f"Truncated normals with fan_in = {fan_in}")
     ax.legend(fontsize=7)
     return fig
+
+
+# --------------------------------------------------------------------------- lecture 02: panels
+
+
+__all__ += ["std_by_depth_panels"]
+
+
+def std_by_depth_panels(
+    panels: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
+    *,
+    logy: bool = True,
+    ylabel: str = "std of the activations",
+    xlabel: str = "layer",
+    title: str | None = None,
+) -> Figure:
+    """Measured std per layer (markers) and theory (lines) in side-by-side panels, one legend.
+
+    Each panel is ``title -> (measured, theory)``, two dicts ``series label -> per-layer
+    values`` with the same keys in every panel (e.g. one series per weight scale). A series has
+    the same colour in every panel, so the legend needs one entry per series plus one saying
+    which mark is measured and which is theory, however many panels there are.
+
+    Parameters
+    ----------
+    panels : mapping
+        ``panel title -> (measured dict, theory dict)``; a theory value may be ``None``.
+    logy : bool
+        Logarithmic y-axis.
+    ylabel, xlabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per panel; measured series are marker-only ``Line2D`` labelled with the series
+        label, theory series plain lines; one figure-level legend.
+
+    Examples
+    --------
+    >>> fig = std_by_depth_panels({"net A": ({"s=1": [1.0, 0.5]}, {"s=1": [1.0, 0.5]}),
+    ...                            "net B": ({"s=1": [0.9, 0.4, 0.2]}, {"s=1": [1.0, 0.5, 0.25]})})
+    >>> len(fig.axes)
+    2
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty mapping title -> (measured, theory)")
+    keys: list[str] | None = None
+    for name, pair in panels.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Mapping)):
+            raise ValueError(f"panels[{name!r}] must be a (measured dict, theory dict) pair")
+        if not isinstance(pair[1], Mapping) or set(pair[1]) - set(pair[0]):
+            raise ValueError(f"panels[{name!r}]: theory must be a dict keyed like measured")
+        if keys is None:
+            keys = list(pair[0])
+        elif list(pair[0]) != keys:
+            raise ValueError("every panel must have the same series labels in the same order")
+    assert keys is not None
+    n = len(panels)
+    fig, axes = _new_figure(1, n, size=(4.2 * n, 3.8))
+    for ax, (name, (measured, theory)) in zip(axes[0], panels.items(), strict=True):
+        for i, key in enumerate(keys):
+            m = _as_1d(measured[key], "measured")
+            x = np.arange(1, len(m) + 1)
+            ax.plot(x, m, linestyle="none", marker="o", markersize=5, color=color(i), label=key)
+            t = theory.get(key)
+            if t is not None:
+                t = _as_1d(t, "theory")
+                if len(t) != len(m):
+                    raise ValueError(
+                        f"panel {name!r}, series {key!r}: theory and measured lengths differ"
+                    )
+                ax.plot(x, t, linestyle="-", color=color(i), alpha=0.8)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    handles = [
+        Line2D([], [], linestyle="-", marker="o", markersize=5, color=color(i), label=k)
+        for i, k in enumerate(keys)
+    ]
+    handles.append(Line2D([], [], linestyle="-", color="grey", label="lines: theory"))
+    handles.append(
+        Line2D([], [], linestyle="none", marker="o", color="grey", label="markers: measured")
+    )
+    fig.legend(handles=handles, loc="outside right center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -67,6 +67,8 @@ __all__ = [
     "collapse_clones",
     "two_layer_gradients",
     "two_layer_train",
+    "teacher_task",
+    "compare_starts",
 ]
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "linear")
@@ -551,3 +553,105 @@ def two_layer_train(
         w1 -= lr * dw1
         w2 -= lr * dw2
     return w1, w2
+
+
+# --------------------------------------------------------------------------- lecture 02: training from several starts
+
+
+def teacher_task(
+    rng: np.random.Generator | int, *, n: int = 256, d: int = 50, hidden: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic binary task labelled by a fixed random "teacher" network.
+
+    ``x ~ N(0, I_d)`` (``n`` rows); the teacher computes ``s = tanh(x T_1) t_2`` with
+    ``T_1 ~ N(0, 1/d)`` of shape ``(d, hidden)`` and ``t_2 ~ N(0, 1/hidden)``; the label is
+    ``1`` where ``s`` is above its median, so the classes are balanced (chance loss ``ln 2``).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or int
+        The task's own random source (seed).
+    n, d, hidden : int
+        Examples, input dimension, teacher width (each >= 1; ``n`` >= 2).
+
+    Returns
+    -------
+    x : ndarray, shape (n, d), float64
+    y : ndarray, shape (n,), float64 of 0.0 / 1.0
+
+    Examples
+    --------
+    >>> x, y = teacher_task(7)
+    >>> x.shape, float(y.mean())
+    ((256, 50), 0.5)
+    """
+    for name, v, lo in (("n", n, 2), ("d", d, 1), ("hidden", hidden, 1)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    gen = network._as_generator(rng)
+    x = gen.standard_normal((n, d))
+    t1 = gen.standard_normal((d, hidden)) / np.sqrt(d)
+    t2 = gen.standard_normal(hidden) / np.sqrt(hidden)
+    score = np.tanh(x @ t1) @ t2
+    return x, (score > np.median(score)).astype(np.float64)
+
+
+def compare_starts(
+    widths: Sequence[int],
+    starts: dict[str, tuple[str | Callable[..., np.ndarray], dict[str, Any]]],
+    x: Any,
+    y: Any,
+    *,
+    hidden: str = "relu",
+    lr: float,
+    steps: int,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """Train the same architecture from several initializations and measure each start.
+
+    For every ``name -> (scheme, scheme_kwargs)`` the network ``init_mlp(widths, scheme,
+    default_rng(seed), hidden=hidden, **scheme_kwargs)`` is measured at initialization (std of
+    the output logit ``z_L`` over the batch, norm of the first layer's weight gradient
+    ``||dL/dW_1||``) and then trained with :func:`train`. A run whose loss stops being finite
+    (e.g. ReLU weights far too large) is reported, not raised. Overflow warnings inside the
+    diverging runs are silenced (they would only repeat the report).
+
+    Returns
+    -------
+    dict
+        ``name -> {"logit_std": float, "grad_norm_1": float, "history": History or None,
+        "error": str or None}``.
+
+    Examples
+    --------
+    >>> x, y = teacher_task(0, n=32, d=4, hidden=3)
+    >>> out = compare_starts([4, 8, 1], {"lecun": ("lecun_normal", {})}, x, y,
+    ...                      hidden="tanh", lr=0.1, steps=5)
+    >>> sorted(out["lecun"]), out["lecun"]["error"]
+    (['error', 'grad_norm_1', 'history', 'logit_std'], None)
+    """
+    if not isinstance(starts, dict) or not starts:
+        raise ValueError("starts must be a non-empty dict name -> (scheme, kwargs)")
+    results: dict[str, dict[str, Any]] = {}
+    for name, start in starts.items():
+        if not (isinstance(start, tuple) and len(start) == 2 and isinstance(start[1], dict)):
+            raise ValueError(
+                f"starts[{name!r}] must be a (scheme, kwargs dict) pair, got {start!r}"
+            )
+        scheme, kw = start
+        net = init_mlp(widths, scheme, np.random.default_rng(seed), hidden=hidden, **kw)
+        with np.errstate(over="ignore", invalid="ignore"):
+            zs, _ = forward_pass(net, x)
+            _, grads, _ = loss_and_gradients(net, x, y)
+            entry: dict[str, Any] = {
+                "logit_std": float(np.std(zs[-1])),
+                "grad_norm_1": float(np.linalg.norm(grads.weights[0])),
+                "history": None,
+                "error": None,
+            }
+            try:
+                entry["history"] = train(net, x, y, lr=lr, steps=steps)[1]
+            except FloatingPointError as err:
+                entry["error"] = str(err)
+        results[name] = entry
+    return results
