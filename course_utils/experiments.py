@@ -17,7 +17,12 @@ Contents
 * :func:`funnel_gradient_theory` - predicted backward variance through layers of changing width
 * :func:`torch_linear_weight_variance`, :func:`torch_default_depth_stds` - PyTorch's default
   ``nn.Linear`` initialization measured, and followed through a deep ReLU stack
-* :func:`he_reproduction` - He et al.'s 30-layer experiment (Xavier stalls, He converges)
+* :func:`he_reproduction` - He et al.'s 30-layer experiment (Xavier stalls, He trains)
+* :func:`sum_variance_se` - standard error of the Monte-Carlo variance (kurtosis included)
+* :func:`pre_std_over_seeds`, :func:`log_variance_sd` - seed-to-seed spread of a deep net's
+  std and its finite-width (log-normal) prediction
+* :func:`torch_linear_init_stats` - variance and bound of one seeded ``nn.Linear``
+* :func:`init_diagnostics` - logit std and first-layer gradient norm at initialization
 
 References
 ----------
@@ -58,6 +63,11 @@ __all__ = [
     "torch_linear_weight_variance",
     "torch_default_depth_stds",
     "he_reproduction",
+    "sum_variance_se",
+    "pre_std_over_seeds",
+    "log_variance_sd",
+    "torch_linear_init_stats",
+    "init_diagnostics",
 ]
 
 #: The ways :func:`sum_variance_mc` can (or cannot) break the identity Var(y) = n Var(w) Var(x).
@@ -398,6 +408,26 @@ def torch_linear_weight_variance(n_in: int, n_out: int, seed: int) -> tuple[floa
     return float(layer.weight.detach().double().var()), 1.0 / (3.0 * n_in)
 
 
+def torch_linear_init_stats(n_in: int, n_out: int, seed: int) -> tuple[float, float, float]:
+    """Variance, its theory ``1/(3 n_in)``, and ``max|w| sqrt(n_in)`` of ONE seeded ``nn.Linear``.
+
+    Same layer as :func:`torch_linear_weight_variance` (built after ``torch.manual_seed(seed)``);
+    the bound of ``U(-1/sqrt(n_in), 1/sqrt(n_in))`` shows as ``max|w| sqrt(n_in)`` just below 1.
+
+    Examples
+    --------
+    >>> v, t, b = torch_linear_init_stats(300, 200, 0)
+    >>> bool(0.99 < b <= 1.0)
+    True
+    """
+    import torch
+
+    n_in, n_out = _positive_int("n_in", n_in), _positive_int("n_out", n_out)
+    torch.manual_seed(int(seed))
+    w = torch.nn.Linear(n_in, n_out).weight.detach().double()
+    return float(w.var()), 1.0 / (3.0 * n_in), float(w.abs().max()) * math.sqrt(n_in)
+
+
 def torch_default_depth_stds(
     width: int = 256, depth: int = 30, *, batch: int = 1000, seed: int = 0
 ) -> np.ndarray:
@@ -432,15 +462,30 @@ def torch_default_depth_stds(
     return np.array(stds)
 
 
+def _he_setup(depth: int, width: int, n_train: int, dataset: str, seed: int):
+    from course_utils.data import make_dataset, standardize
+
+    depth, width = _positive_int("depth", depth), _positive_int("width", width)
+    data = make_dataset(dataset, seed, n_train=_positive_int("n_train", n_train), n_test=100)
+    (x,) = standardize(data[0])
+    n_classes = int(data[1].max()) + 1
+    return x, data[1], [2] + [width] * depth + [n_classes]
+
+
+def _check_schemes(schemes: Any) -> None:
+    if isinstance(schemes, str) or not all(isinstance(s, str) for s in schemes):
+        raise TypeError(f"schemes must be a sequence of initializer names, got {schemes!r}")
+
+
 def he_reproduction(
     schemes: Sequence[str] = ("glorot_normal", "he_normal"),
     *,
     depth: int = 30,
     width: int = 64,
-    epochs: int = 40,
-    lr: float = 0.01,
+    epochs: int = 30,
+    lr: float = 0.001,
     momentum: float = 0.9,
-    batch_size: int = 100,
+    batch_size: int = 50,
     n_train: int = 1200,
     dataset: str = "spirals",
     seed: int = 0,
@@ -454,8 +499,10 @@ def he_reproduction(
     :func:`course_utils.training.apply_init` (same seed), and trained by SGD with momentum and
     cross-entropy on a 3-class spiral data set (:func:`course_utils.data.spirals`, standardized).
     Glorot's variance 1/n on square ReLU layers halves the signal variance at every layer, so
-    the logits and the gradients of the early layers are about :math:`2^{-15}` of their He
-    values and SGD makes no progress in the same budget.
+    the logits and the early layers' gradients start many orders of magnitude below their He
+    values (:func:`init_diagnostics` measures both) and SGD makes no progress in the same budget.
+    The defaults (small learning rate, batches of 50) keep the plain 30-layer He network's
+    training stable; larger steps make its loss jump back towards chance.
 
     Returns
     -------
@@ -466,23 +513,18 @@ def he_reproduction(
     --------
     >>> runs = he_reproduction(("he_normal",), depth=3, width=16, epochs=2)  # doctest: +SKIP
     """
-    from course_utils.data import make_dataset, standardize
     from course_utils.training import apply_init, build_mlp, train
 
-    depth, width = _positive_int("depth", depth), _positive_int("width", width)
-    if isinstance(schemes, str) or not all(isinstance(s, str) for s in schemes):
-        raise TypeError(f"schemes must be a sequence of initializer names, got {schemes!r}")
-    data = make_dataset(dataset, seed, n_train=_positive_int("n_train", n_train), n_test=100)
-    (x,) = standardize(data[0])
-    n_classes = int(data[1].max()) + 1
+    _check_schemes(schemes)
+    x, y, widths = _he_setup(depth, width, n_train, dataset, seed)
     runs: dict[str, Any] = {}
     for scheme in schemes:
-        model = build_mlp([2] + [width] * depth + [n_classes], "relu")
+        model = build_mlp(widths, "relu")
         apply_init(model, scheme, rng=seed)
         runs[scheme] = train(
             model,
             x,
-            data[1],
+            y,
             loss="ce",
             optimizer="sgd",
             lr=lr,
@@ -493,3 +535,157 @@ def he_reproduction(
             progress=False,
         )
     return runs
+
+
+def init_diagnostics(
+    schemes: Sequence[str] = ("glorot_normal", "he_normal"),
+    *,
+    depth: int = 30,
+    width: int = 64,
+    n_train: int = 1200,
+    dataset: str = "spirals",
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    r"""Logit std and first-layer gradient norm at initialization, for :func:`he_reproduction`.
+
+    Builds exactly the network of :func:`he_reproduction` (same widths, data and seed), runs
+    the whole training set forward once in float64 (so that tiny values are not lost to float32
+    rounding) and back-propagates the mean cross-entropy. Predicted for square ReLU layers: the
+    logit std scales like :math:`(n\operatorname{Var}(w)/2)^{L/2}`, i.e. by :math:`2^{-L/2}`
+    for Glorot relative to He, and by the chain rule the first layer's gradient carries the
+    product of all later layers' factors as well.
+
+    Returns
+    -------
+    dict
+        scheme name -> ``(std of the logits, Frobenius norm of dL/dW_1)``.
+
+    Examples
+    --------
+    >>> d = init_diagnostics(("he_normal",), depth=3, width=16, n_train=60)
+    >>> sorted(d)
+    ['he_normal']
+    """
+    import torch
+
+    from course_utils.training import apply_init, build_mlp, weight_layers
+
+    _check_schemes(schemes)
+    x, y, widths = _he_setup(depth, width, n_train, dataset, seed)
+    xt = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+    yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    out: dict[str, tuple[float, float]] = {}
+    for scheme in schemes:
+        model = build_mlp(widths, "relu")
+        apply_init(model, scheme, rng=seed)
+        model = model.double()
+        logits = model(xt)
+        loss = torch.nn.functional.cross_entropy(logits, yt)
+        loss.backward()
+        first = weight_layers(model)[0].weight.grad
+        out[scheme] = (float(logits.detach().std()), float(first.norm()))
+    return out
+
+
+# ------------------------------------------------------------------ sampling error, seeds
+def sum_variance_se(
+    n: int,
+    n_samples: int,
+    *,
+    var_w: float = 1.0,
+    var_x: float = 1.0,
+    distribution: str = "normal",
+) -> float:
+    """Standard error of the Monte-Carlo ``Var(y)`` of :func:`sum_variance_mc` ("independent").
+
+    For ``N`` draws of a variable with variance :math:`\\sigma^2` and fourth central moment
+    :math:`\\mu_4`, :math:`SE(s^2) \approx \\sqrt{(\\mu_4 - \\sigma^4)/N}`. For
+    :math:`y = \\sum_{i=1}^n w_i x_i` with independent zero-mean terms :math:`t_i = w_i x_i`,
+    :math:`E[t^4] = E[w^4]E[x^4] = k_w k_x \\sigma_w^4\\sigma_x^4` (kurtosis :math:`k = 3` for a
+    normal, :math:`9/5` for a uniform) and
+    :math:`\\mu_4(y) = n E[t^4] + 3n(n-1)(\\sigma_w^2\\sigma_x^2)^2`. At ``n = 1`` a product of
+    two normals has kurtosis 9, so the relative SE is :math:`\\sqrt{8/N}`; for large ``n``,
+    ``y`` is close to normal and it tends to :math:`\\sqrt{2/N}`.
+
+    Examples
+    --------
+    >>> round(sum_variance_se(1, 20_000) / 1.0, 4)
+    0.02
+    """
+    n = _positive_int("n", n)
+    n_samples = _positive_int("n_samples", n_samples)
+    var_w, var_x = _nonneg("var_w", var_w), _nonneg("var_x", var_x)
+    kurt = {"normal": 3.0, "uniform": 9.0 / 5.0}
+    if distribution not in kurt:
+        raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
+    s2 = var_w * var_x
+    mu4 = n * kurt[distribution] * 3.0 * s2**2 + 3.0 * n * (n - 1) * s2**2
+    return math.sqrt((mu4 - (n * s2) ** 2) / n_samples)
+
+
+def pre_std_over_seeds(
+    widths: Sequence[int],
+    scheme: Any,
+    activation: Any,
+    seeds: Sequence[int],
+    *,
+    batch: int = 200,
+    scheme_kwargs: dict | None = None,
+) -> np.ndarray:
+    """Std of every layer's pre-activations for several independent draws of the weights.
+
+    One forward pass (no backward, so it is cheap) of a standard-normal batch through fresh
+    weights for each seed, each from ``numpy.random.default_rng(seed)``. A finite-width network
+    is one random draw: its per-layer std fluctuates around the mean-field prediction, and the
+    spread across seeds shows by how much (:func:`log_variance_sd` predicts it).
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(seeds), L)
+
+    Examples
+    --------
+    >>> pre_std_over_seeds([64] * 4, "lecun_normal", "linear", [0, 1], batch=50).shape
+    (2, 3)
+    """
+    batch = _positive_int("batch", batch)
+    f = _activation(activation)
+    widths = network._check_widths(widths)
+    if isinstance(seeds, (str, bytes)) or len(seeds) == 0:
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    init = network.resolve_scheme(scheme)
+    rows = []
+    for seed in seeds:
+        rng = _as_rng(seed)
+        weights = [
+            np.asarray(init((a, b), rng, **(scheme_kwargs or {})), dtype=np.float64)
+            for a, b in zip(widths[:-1], widths[1:], strict=True)
+        ]
+        x = rng.standard_normal((batch, widths[0]))
+        trace = network.forward(x, weights, f)
+        rows.append([z.std() for z in trace.pre_activations])
+    return np.array(rows)
+
+
+def log_variance_sd(widths: Sequence[int], activation: str) -> float:
+    r"""Predicted SD of ``log`` of a deep net's output variance over its input variance.
+
+    For a fixed input ``a``, the pre-activations ``z_j = a . w_j`` of a layer of width ``n`` are
+    independent normals, so the layer's variance factor :math:`|f(z)|^2 / E|f(z)|^2` is an
+    average of ``n`` i.i.d. terms with relative variance :math:`k/n`: :math:`k = 2` for a linear
+    layer (:math:`\chi^2_n/n`) and :math:`k = E[\mathrm{relu}^4]/E[\mathrm{relu}^2]^2 - 1 =
+    (3/2)/(1/4) - 1 = 5` after a ReLU. The log of a product of independent factors adds their
+    variances (delta method), so the SD is :math:`\sqrt{\sum_l k/n_l}` over the output widths
+    ``widths[1:]``. Divide by 2 for the log of a std. Over many layers the ratio is close to
+    log-normal: a single network can sit tens of percent away from the mean-field value.
+
+    Examples
+    --------
+    >>> round(log_variance_sd([512] * 30, "relu"), 3)
+    0.532
+    """
+    widths = network._check_widths(widths)
+    k = {"linear": 2.0, "relu": 5.0}
+    if activation not in k:
+        raise ValueError(f"activation must be 'linear' or 'relu', got {activation!r}")
+    return math.sqrt(sum(k[activation] / n for n in widths[1:]))

@@ -127,3 +127,68 @@ def test_torch_default_linear():
     s = ex.torch_default_depth_stds(256, 30, batch=500, seed=0)
     tol = 5 * math.sqrt(29 * 0.8 / 256) / 2 + 5 * math.sqrt(29 * 2 / (256 * 500))
     assert abs(math.log(s[29] / s[0]) - math.log(6**-14.5)) < tol
+
+
+def test_sum_variance_se_matches_repeated_estimates():
+    """SE(s^2) = sqrt((mu4 - sigma^4)/N): at n = 1 the product of two normals has kurtosis 9.
+
+    Relative SE 2% at n = 1 (sqrt(8/N)), tending to sqrt(2/N) for large n. Checked against the
+    SD of R = 200 independent estimates at N = 2000; the SD of R near-normal estimates has
+    relative SE 1/sqrt(2(R-1)) = 5%, so 4 SE = 20% band.
+    """
+    n_samples = 2000
+    assert math.isclose(ex.sum_variance_se(1, n_samples), math.sqrt(8 / n_samples))
+    big = ex.sum_variance_se(10_000, n_samples, var_w=1e-4)
+    assert abs(big / math.sqrt(2 / n_samples) - 1) < 1e-3
+    rng = np.random.default_rng(11)
+    est = [ex.sum_variance_mc(1, rng, n_samples=n_samples) for _ in range(200)]
+    assert abs(np.std(est, ddof=1) / ex.sum_variance_se(1, n_samples) - 1) < 4 / math.sqrt(2 * 199)
+    with pytest.raises(ValueError, match="distribution"):
+        ex.sum_variance_se(4, 100, distribution="cauchy")
+
+
+def test_seed_spread_matches_log_normal_prediction():
+    """Across seeds, SD of log(Var_L / Var_1) of a ReLU net is sqrt(sum_l 5/n_l) (delta method).
+
+    40 seeds: the sample SD has relative SE 1/sqrt(2 * 39) = 11%; 4 SE band (45%).
+    Also: the mean of the std ratio sits at the mean-field value within 4 SE of the mean.
+    """
+    widths = [128] * 11
+    s = ex.pre_std_over_seeds(widths, "he_normal", "relu", list(range(40)), batch=200)
+    assert s.shape == (40, 10)
+    log_var_ratio = 2 * np.log(s[:, -1] / s[:, 0])
+    predicted = ex.log_variance_sd(widths[1:], "relu")
+    assert abs(np.std(log_var_ratio, ddof=1) / predicted - 1) < 4 / math.sqrt(2 * 39)
+    assert abs(np.mean(log_var_ratio)) < 4 * predicted / math.sqrt(40) + 2 * predicted**2
+    assert math.isclose(ex.log_variance_sd([10, 20, 40], "linear"), math.sqrt(2 / 20 + 2 / 40))
+    with pytest.raises(ValueError, match="activation"):
+        ex.log_variance_sd([10, 10], "tanh")
+    with pytest.raises(ValueError, match="seeds"):
+        ex.pre_std_over_seeds(widths, "he_normal", "relu", [])
+
+
+def test_torch_linear_init_stats_one_layer():
+    """Variance and bound come from the same seeded layer as torch_linear_weight_variance.
+
+    max of N = 60000 draws of U(-1, 1) in absolute value: P(max < 1 - t) = (1 - t)^N ~ e^(-N t);
+    t = 40 / N makes a false failure e^-40.
+    """
+    v, t, b = ex.torch_linear_init_stats(300, 200, 7)
+    assert (v, t) == ex.torch_linear_weight_variance(300, 200, 7)
+    assert 1 - 40 / 60_000 < b <= 1.0 + 1e-6
+
+
+def test_init_diagnostics_glorot_over_he_is_exact_product():
+    """Zero biases and positively homogeneous ReLU: logits scale by the product of weight scales.
+
+    apply_init draws the same normals for both schemes from one seed, so the Glorot/He logit
+    std ratio is prod_l sqrt(n_in / (n_in + n_out)) up to the float32 rounding of the weights
+    (relative 6e-8 each, a few e-7 after 7 layers): tolerance 1e-5.
+    """
+    d = ex.init_diagnostics(depth=6, width=32, n_train=90, seed=1)
+    widths = [2] + [32] * 6 + [3]
+    expected = math.prod(
+        math.sqrt(a / (a + b)) for a, b in zip(widths[:-1], widths[1:], strict=True)
+    )
+    assert math.isclose(d["glorot_normal"][0] / d["he_normal"][0], expected, rel_tol=1e-5)
+    assert d["glorot_normal"][1] < d["he_normal"][1]
