@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import math
+import re
 
+import nbformat
 import numpy as np
 import pytest
 from _grading_helpers import (
@@ -37,8 +39,26 @@ FULL = 10.0
 @pytest.fixture(scope="module")
 def answers() -> dict:
     ns = solution_namespace(SOLUTION, FUNCTIONS)
-    ns["alive_std"] = (5 / 3) / math.sqrt(500)  # the value the solution assigns
+    ns["alive_std"] = _solution_alive_std()
     return ns
+
+
+def _solution_alive_std() -> float:
+    """The value the committed solution derives from its scan (printed as ``alive_std = ...``)."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    text = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    found = re.findall(r"alive_std = ([0-9.]+) \(sigma \* sqrt\(500\) = ([0-9.]+)\)", text)
+    assert len(found) == 1, found
+    value = float(found[0][0])
+    # the scan's alive range is printed in units of 1/sqrt(500); the answer sits inside it
+    lo, hi = (
+        float(v)
+        for v in re.findall(r"alive for sigma \* sqrt\(500\) from (\S+) to (\S+);", text)[0]
+    )
+    assert lo < value * math.sqrt(500) < hi
+    return value
 
 
 def test_questions_and_points():
