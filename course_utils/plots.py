@@ -31,6 +31,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "LANDSCAPE_MINIMA",
@@ -1666,6 +1667,7 @@ def std_by_depth_panels(
         ax.set_ylabel(ylabel)
         ax.set_title(name, fontsize=10)
         ax.grid(True, alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     handles = [
         Line2D([], [], linestyle="-", marker="o", markersize=5, color=color(i), label=k)
         for i, k in enumerate(keys)
