@@ -677,7 +677,10 @@ def log_variance_sd(widths: Sequence[int], activation: str) -> float:
     (3/2)/(1/4) - 1 = 5` after a ReLU. The log of a product of independent factors adds their
     variances (delta method), so the SD is :math:`\sqrt{\sum_l k/n_l}` over the output widths
     ``widths[1:]``. Divide by 2 for the log of a std. Over many layers the ratio is close to
-    log-normal: a single network can sit tens of percent away from the mean-field value.
+    log-normal: a single network can sit tens of percent away from the mean-field value. This is
+    the spread for one input vector; for ReLU it also holds for the std over a batch (deep ReLU
+    layers correlate the inputs, tested), whereas a linear network's batch variance averages many
+    input directions and fluctuates much less.
 
     Examples
     --------
