@@ -140,7 +140,9 @@ class Gradients:
 # --------------------------------------------------------------------------------------------
 def _check_widths(widths: Sequence[int]) -> list[int]:
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence | np.ndarray):
-        raise TypeError(f"widths must be a list of ints [n_0, ..., n_L], got {type(widths).__name__}")
+        raise TypeError(
+            f"widths must be a list of ints [n_0, ..., n_L], got {type(widths).__name__}"
+        )
     out = []
     for n in widths:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -212,7 +214,9 @@ def _check_biases(biases: Sequence[np.ndarray] | None, weights: list[np.ndarray]
     if isinstance(biases, np.ndarray) or not isinstance(biases, Sequence):
         raise TypeError(f"biases must be None or a list of 1-D arrays, got {type(biases).__name__}")
     if len(biases) != len(weights):
-        raise ValueError(f"biases must have one array per layer ({len(weights)}), got {len(biases)}")
+        raise ValueError(
+            f"biases must have one array per layer ({len(weights)}), got {len(biases)}"
+        )
     out = []
     for i, (b, w) in enumerate(zip(biases, weights, strict=True)):
         b = np.asarray(b)
@@ -339,10 +343,41 @@ def _matmul(a: np.ndarray, b: np.ndarray, exact: bool | None = None) -> np.ndarr
     any size, ``exact=False`` always calls BLAS; ``None`` chooses by size.
     """
     if exact is None:
-        exact = a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_MATMUL
+        exact = _is_small(a, b)
     if exact:
         return np.multiply(a[:, :, None], b[None, :, :]).sum(axis=1)
     return a @ b
+
+
+def _reuse(
+    buffers: Sequence[np.ndarray | None] | None, i: int, shape: tuple, dtype
+) -> np.ndarray | None:
+    """``buffers[i]`` when it can hold a result of ``shape`` and ``dtype`` (else ``None``)."""
+    if buffers is None or i >= len(buffers):
+        return None
+    buf = buffers[i]
+    if (
+        isinstance(buf, np.ndarray)
+        and buf.shape == shape
+        and buf.dtype == dtype
+        and buf.flags.c_contiguous
+        and buf.flags.writeable
+    ):
+        return buf
+    return None
+
+
+def _product(
+    a: np.ndarray, b: np.ndarray, exact: bool | None, out: np.ndarray | None
+) -> np.ndarray:
+    """``a @ b`` into ``out`` when given (BLAS path only), else as :func:`_matmul`."""
+    if out is not None and not (exact or (exact is None and _is_small(a, b))):
+        return np.matmul(a, b, out=out)
+    return _matmul(a, b, exact)
+
+
+def _is_small(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_MATMUL
 
 
 def forward(
@@ -353,6 +388,7 @@ def forward(
     biases: Sequence[np.ndarray] | None = None,
     output_activation: str | Activation | None = None,
     exact: bool | None = None,
+    out: Trace | None = None,
 ) -> Trace:
     """Run the network on a batch and record every layer.
 
@@ -373,6 +409,11 @@ def forward(
         How the products are summed (see :func:`_matmul`): ``True`` in one fixed order, so equal
         columns stay bit-equal (slow beyond small networks); ``False`` with BLAS; default: the
         fixed order for products of at most :data:`SMALL_MATMUL` multiply-adds, BLAS above.
+    out : Trace, optional
+        A trace from an earlier call whose arrays are overwritten instead of allocating new ones
+        (those with the right shape and dtype), for loops that run the same network many times:
+        recording every layer of a 10 x 500 network on a batch of 1000 touches 40 MB of fresh
+        memory per call otherwise. The returned trace then shares those arrays.
 
     Returns
     -------
@@ -410,11 +451,22 @@ def forward(
     zs: list[np.ndarray] = []
     as_: list[np.ndarray] = []
     a = x
+    if out is not None and not isinstance(out, Trace):
+        raise TypeError(
+            f"out must be a Trace from an earlier forward call, got {type(out).__name__}"
+        )
+    out_z = out.pre_activations if out is not None else None
+    out_a = out.activations if out is not None else None
     for i, (w, f) in enumerate(zip(weights, acts, strict=True)):
-        z = _matmul(a, w, exact)
+        shape = (a.shape[0], w.shape[1])
+        z = _product(a, w, exact, _reuse(out_z, i, shape, dtype))
         if bs is not None:
             np.add(z, bs[i], out=z)
-        a = z if f.name == "linear" else f(z)
+        if f.name == "linear":
+            a = z
+        else:
+            buf = _reuse(out_a, i, shape, dtype)
+            a = f(z, out=buf if buf is not None and buf is not z else None)
         zs.append(z)
         as_.append(a)
     return Trace(inputs=x, pre_activations=zs, activations=as_, activation_fns=acts, biases=bs)
@@ -430,6 +482,7 @@ def backward(
     grad_wrt: str = "activations",
     exact: bool | None = None,
     weight_grads: bool = True,
+    out: Gradients | None = None,
 ) -> Gradients:
     """Back-propagate ``grad_output = dL/da_L`` through a recorded forward pass.
 
@@ -459,6 +512,9 @@ def backward(
         ``False`` skips ``dL/dW_l`` (``.weights`` is then a list of ``None``): a third fewer
         matrix products when only the back-propagated signal is wanted (the init lab's explorer,
         the variance experiments of lectures 03-05).
+    out : Gradients, optional
+        Gradients from an earlier call whose arrays are overwritten instead of allocating new
+        ones (as ``out`` in :func:`forward`).
 
     Returns
     -------
@@ -492,9 +548,7 @@ def backward(
                 f"{trace.activation_names}"
             )
     if grad_wrt not in ("activations", "pre_activations"):
-        raise ValueError(
-            f"grad_wrt must be 'activations' or 'pre_activations', got {grad_wrt!r}"
-        )
+        raise ValueError(f"grad_wrt must be 'activations' or 'pre_activations', got {grad_wrt!r}")
     out_shape = trace.activations[-1].shape
     g = np.asarray(grad_output)
     if g.shape != out_shape:
@@ -506,19 +560,38 @@ def backward(
     grad_a: list[np.ndarray | None] = [None] * depth
     grad_z: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
     grad_b: list[np.ndarray] | None = [None] * depth if trace.biases is not None else None  # type: ignore[list-item]
+    if out is not None and not isinstance(out, Gradients):
+        raise TypeError(
+            f"out must be Gradients from an earlier backward call, got {type(out).__name__}"
+        )
+    out_w = out.weights if out is not None else None
+    out_a = out.activations if out is not None else None
+    out_z = out.pre_activations if out is not None else None
     for i in range(depth - 1, -1, -1):
         a_prev = trace.activations[i - 1] if i else trace.inputs
         if i == depth - 1 and grad_wrt == "pre_activations":
             delta = g
         else:
             grad_a[i] = g
-            delta = acts[i].backprop(g, trace.pre_activations[i], trace.activations[i])
+            buf = _reuse(out_z, i, g.shape, dtype)
+            delta = acts[i].backprop(
+                g,
+                trace.pre_activations[i],
+                trace.activations[i],
+                out=buf if buf is not None and buf is not g else None,
+            )
         grad_z[i] = delta
         if weight_grads:
-            grad_w[i] = _matmul(a_prev.T, delta, exact)
+            grad_w[i] = _product(a_prev.T, delta, exact, _reuse(out_w, i, weights[i].shape, dtype))
         if grad_b is not None:
             grad_b[i] = delta.sum(axis=0)
-        g = _matmul(delta, weights[i].T, exact)
+        shape = (delta.shape[0], weights[i].shape[0])
+        if i:
+            buf = _reuse(out_a, i - 1, shape, dtype)
+        else:
+            buf = out.inputs if out is not None else None
+            buf = _reuse([buf], 0, shape, dtype)
+        g = _product(delta, weights[i].T, exact, buf)
     return Gradients(
         weights=grad_w, activations=grad_a, pre_activations=grad_z, inputs=g, biases=grad_b
     )

@@ -93,11 +93,13 @@ def test_float32_equal_torch_float32(name):
 def test_per_layer_activations_and_output_activation_match_torch():
     names = ["relu", "tanh", "selu", "sigmoid"]
     x, weights, biases, g = setup(np.float64, None, True, seed=5)
-    trace = forward(x, weights, ["relu", "tanh", "selu", "linear"], biases=biases,
-                    output_activation="sigmoid")
+    trace = forward(
+        x, weights, ["relu", "tanh", "selu", "linear"], biases=biases, output_activation="sigmoid"
+    )
     assert trace.activation_names == names
-    grads = backward(trace, weights, ["relu", "tanh", "selu", "linear"], g,
-                     output_activation="sigmoid")
+    grads = backward(
+        trace, weights, ["relu", "tanh", "selu", "linear"], g, output_activation="sigmoid"
+    )
     _, tw, _, _, as_ = torch_reference(x, weights, biases, names, g)
     np.testing.assert_allclose(trace.outputs, as_[-1].detach().numpy(), rtol=1e-12)
     for ours, ref in zip(grads.weights, tw, strict=True):
@@ -105,8 +107,10 @@ def test_per_layer_activations_and_output_activation_match_torch():
     # leaky slope passed as an Activation object
     lk = get_activation("leaky_relu", slope=0.3)
     t = forward(x, weights, lk)
-    assert np.allclose(t.activations[0][t.pre_activations[0] < 0],
-                       0.3 * t.pre_activations[0][t.pre_activations[0] < 0])
+    assert np.allclose(
+        t.activations[0][t.pre_activations[0] < 0],
+        0.3 * t.pre_activations[0][t.pre_activations[0] < 0],
+    )
 
 
 @pytest.mark.parametrize("name", ["tanh", "selu", "sigmoid", "leaky_relu", "relu"])
@@ -169,8 +173,10 @@ def test_init_weights():
     assert [w.shape for w in ws] == [(784, 500), (500, 10)]
     assert all(w.dtype == np.float32 for w in ws)
     # same seed, same draws; a Generator is consumed in layer order
-    np.testing.assert_array_equal(init_weights([4, 3, 2], "he_normal", 3)[1],
-                                  init_weights([4, 3, 2], "he_normal", np.random.default_rng(3))[1])
+    np.testing.assert_array_equal(
+        init_weights([4, 3, 2], "he_normal", 3)[1],
+        init_weights([4, 3, 2], "he_normal", np.random.default_rng(3))[1],
+    )
     # std is forwarded: sample variance of 392 000 normals has relative SE sqrt(2/N) = 0.23 %,
     # so 1 % is > 4 SE
     assert ws[0].var() == pytest.approx(1e-4, rel=0.01)
@@ -269,3 +275,43 @@ def test_weight_grads_false_skips_only_the_weight_gradients():
     for a, b in zip(full.activations + [full.inputs], signal.activations + [signal.inputs],
                     strict=True):  # fmt: skip
         np.testing.assert_array_equal(a, b)
+
+
+def test_out_reuses_the_previous_arrays_and_gives_the_same_numbers():
+    """forward/backward(out=...) overwrite an earlier call's arrays in place: same values as a
+    fresh call (bit for bit, the same BLAS calls), the same array objects, grad_output untouched."""
+    rng = np.random.default_rng(3)
+    ws = init_weights([40, 60, 60, 30], "glorot_normal", rng)
+    x = rng.standard_normal((200, 40)).astype(np.float32)
+    g = rng.standard_normal((200, 30)).astype(np.float32)
+    fresh_t = forward(x, ws, "tanh")
+    fresh_g = backward(fresh_t, ws, "tanh", g)
+    old_t = forward(rng.standard_normal((200, 40)).astype(np.float32), ws, "tanh")
+    old_g = backward(old_t, ws, "tanh", rng.standard_normal((200, 30)).astype(np.float32))
+    old_z, old_w = list(old_t.pre_activations), list(old_g.weights)
+    t = forward(x, ws, "tanh", out=old_t, exact=False)
+    gr = backward(t, ws, "tanh", g.copy(), out=old_g, exact=False)
+    assert all(a is b for a, b in zip(t.pre_activations, old_z, strict=True))
+    assert all(a is b for a, b in zip(gr.weights, old_w, strict=True))
+    for got, want in (
+        (t.activations, fresh_t.activations),
+        (gr.weights, fresh_g.weights),
+        (gr.activations, fresh_g.activations),
+        ([gr.inputs], [fresh_g.inputs]),
+    ):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_out_with_other_shapes_allocates_and_bad_out_raises():
+    rng = np.random.default_rng(4)
+    ws = init_weights([10, 20, 5], "he_normal", rng)
+    small = forward(rng.standard_normal((7, 10)).astype(np.float32), ws, "relu")
+    x = rng.standard_normal((9, 10)).astype(np.float32)
+    t = forward(x, ws, "relu", out=small)  # batch differs: new arrays, right values
+    np.testing.assert_array_equal(t.activations[-1], forward(x, ws, "relu").activations[-1])
+    assert t.pre_activations[0] is not small.pre_activations[0]
+    with pytest.raises(TypeError, match="out"):
+        forward(x, ws, "relu", out=[np.zeros((9, 20))])
+    with pytest.raises(TypeError, match="out"):
+        backward(t, ws, "relu", np.ones((9, 5), np.float32), out=t)
