@@ -1,0 +1,28 @@
+"""Every lecture's first cell links to the previous and next lecture and to its exercise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("index", range(len(LECTURES)), ids=[p.stem for p in LECTURES])
+def test_first_cell_links_neighbours_and_exercise(index):
+    nb = nbformat.read(LECTURES[index], as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    text = first.source
+    if index > 0:
+        assert f"]({LECTURES[index - 1].name})" in text, "link to the previous lecture"
+    if index + 1 < len(LECTURES):
+        assert f"]({LECTURES[index + 1].name})" in text, "link to the next lecture"
+    exercise = ROOT / "exercises" / LECTURES[index].name
+    if exercise.exists():
+        assert f"](../exercises/{exercise.name})" in text, "link to the lecture's exercise"
+    for word in ("objectives", "prerequisites", "run time"):
+        assert word in text.lower(), f"first cell states the {word}"
