@@ -178,7 +178,9 @@ def _exporter(kind: str, urls: dict[str, str], depth: int):
     c.HTMLExporter.template_file = f"course_{base}.html.j2"
     if kind == "slides":
         c.SlidesExporter.reveal_url_prefix = up + urls["reveal"]
-        c.SlidesExporter.reveal_theme = "simple"
+        c.SlidesExporter.reveal_theme = (
+            "white"  # its fonts ship with reveal.js (simple imports Google Fonts)
+        )
         exporter = SlidesExporter(config=c)
     else:
         exporter = HTMLExporter(config=c)

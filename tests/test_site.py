@@ -117,6 +117,9 @@ def test_slides_are_offline_reveal_decks(tmp_path):
             target = _local_target(deck, ref)
             if target is not None:
                 assert target.is_file(), f"{deck.name}: missing {ref}"
+                if target.suffix == ".css":  # a stylesheet must not pull fonts from a CDN
+                    css = target.read_text(encoding="utf-8", errors="replace")
+                    assert not re.search(r"@import\s+url\(\s*['\"]?https?:", css), target.name
     assert (tmp_path / "static" / "reveal.js" / "dist" / "reveal.js").is_file()
 
 
