@@ -40,6 +40,13 @@ KERNEL_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    # The same kernels on every x86-64 machine with AVX2: OpenBLAS, numpy's SIMD loops and torch
+    # otherwise pick AVX-512 code where the CPU has it, whose float32 rounding differs, and a
+    # chaotic training run amplifies that into a printed digit.
+    "OPENBLAS_CORETYPE": "Haswell",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
 }
 
 BEGIN = "BEGIN SOLUTION"
