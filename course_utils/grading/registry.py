@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from course_utils.grading.checks import QuestionCheck
+from course_utils.grading.checks import QuestionCheck, random_initializer
 
 _REGISTRY: dict[str, Question] = {}
 _LOAD_ERRORS: dict[str, str] = {}
@@ -73,6 +74,41 @@ def question(
         raise ValueError(f"question id {id!r} is already registered (ids are unique course-wide)")
     _REGISTRY[id] = q
     return q
+
+
+#: Library objects that would answer any initializer question for the student.
+_INITIALIZER_SHORTCUTS = (
+    "course_utils.initializers.variance_scaling",
+    "course_utils.initializers.INITIALIZERS",
+)
+
+
+def initializer_question(
+    id: str,
+    *,
+    exercise: str,
+    points: float,
+    title: str,
+    variance: Callable[[int, int], float],
+    variance_label: str,
+    family: str,
+    also_forbidden: tuple[str, ...] = (),
+) -> Question:
+    """Declare a question on a random initializer the library also defines, under the name ``id``.
+
+    The check is :func:`~course_utils.grading.checks.random_initializer` with ``variance``,
+    ``family`` and ``variance_label``; handing in the library's own ``id``, its
+    ``variance_scaling`` or ``INITIALIZERS``, or anything in ``also_forbidden`` (e.g. the
+    ``torch.nn.init`` twin) earns 0.
+    """
+    return question(
+        id,
+        exercise=exercise,
+        points=points,
+        title=title,
+        check=random_initializer(variance, family=family, variance_label=variance_label),
+        forbidden=(f"course_utils.initializers.{id}", *_INITIALIZER_SHORTCUTS, *also_forbidden),
+    )
 
 
 def _load() -> None:

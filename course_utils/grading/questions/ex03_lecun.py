@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils import initializers
-from course_utils.grading.checks import Call, deterministic, random_initializer
-from course_utils.grading.registry import question
+from course_utils.grading.checks import Call, deterministic
+from course_utils.grading.registry import initializer_question, question
 
 EXERCISE = "03_lecun"
 
@@ -60,35 +60,19 @@ question(
 
 
 # ---- lecun_normal, lecun_uniform ---------------------------------------------------------------
-question(
-    "lecun_normal",
-    exercise=EXERCISE,
-    points=3,
-    title="LeCun normal: N(0, 1/fan_in)",
-    check=random_initializer(
-        lambda fan_in, fan_out: 1.0 / fan_in, family="normal", variance_label="1/fan_in"
-    ),
-    forbidden=(
-        "course_utils.initializers.lecun_normal",
-        "course_utils.initializers.variance_scaling",
-        "course_utils.initializers.INITIALIZERS",
-    ),
-)
-
-question(
-    "lecun_uniform",
-    exercise=EXERCISE,
-    points=3,
-    title="LeCun uniform: U(-sqrt(3/fan_in), sqrt(3/fan_in))",
-    check=random_initializer(
-        lambda fan_in, fan_out: 1.0 / fan_in, family="uniform", variance_label="1/fan_in"
-    ),
-    forbidden=(
-        "course_utils.initializers.lecun_uniform",
-        "course_utils.initializers.variance_scaling",
-        "course_utils.initializers.INITIALIZERS",
-    ),
-)
+for _family, _title in (
+    ("normal", "LeCun normal: N(0, 1/fan_in)"),
+    ("uniform", "LeCun uniform: U(-sqrt(3/fan_in), sqrt(3/fan_in))"),
+):
+    initializer_question(
+        f"lecun_{_family}",
+        exercise=EXERCISE,
+        points=3,
+        title=_title,
+        variance=lambda fan_in, fan_out: 1.0 / fan_in,
+        variance_label="1/fan_in",
+        family=_family,
+    )
 
 
 # ---- variance of a sum of products -------------------------------------------------------------

@@ -4,50 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils.grading.checks import Call, deterministic, random_initializer
-from course_utils.grading.registry import question
+from course_utils.grading.checks import Call, deterministic
+from course_utils.grading.registry import initializer_question, question
 from course_utils.initializers import fan_in_and_fan_out
 
 EXERCISE = "04_glorot"
 
-_FORBIDDEN_LIB = (
-    "course_utils.initializers.variance_scaling",
-    "course_utils.initializers.INITIALIZERS",
-)
-
-question(
-    "glorot_normal",
-    exercise=EXERCISE,
-    points=3,
-    title="Glorot normal: N(0, 2/(fan_in + fan_out))",
-    check=random_initializer(
-        lambda fan_in, fan_out: 2.0 / (fan_in + fan_out),
-        family="normal",
+for _family, _title in (
+    ("normal", "Glorot normal: N(0, 2/(fan_in + fan_out))"),
+    ("uniform", "Glorot uniform: U(-sqrt(6/(fan_in + fan_out)), +sqrt(6/(fan_in + fan_out)))"),
+):
+    initializer_question(
+        f"glorot_{_family}",
+        exercise=EXERCISE,
+        points=3,
+        title=_title,
+        variance=lambda fan_in, fan_out: 2.0 / (fan_in + fan_out),
         variance_label="2/(fan_in + fan_out)",
-    ),
-    forbidden=(
-        "course_utils.initializers.glorot_normal",
-        *_FORBIDDEN_LIB,
-        "torch.nn.init.xavier_normal_",
-    ),
-)
-
-question(
-    "glorot_uniform",
-    exercise=EXERCISE,
-    points=3,
-    title="Glorot uniform: U(-sqrt(6/(fan_in + fan_out)), +sqrt(6/(fan_in + fan_out)))",
-    check=random_initializer(
-        lambda fan_in, fan_out: 2.0 / (fan_in + fan_out),
-        family="uniform",
-        variance_label="2/(fan_in + fan_out)",
-    ),
-    forbidden=(
-        "course_utils.initializers.glorot_uniform",
-        *_FORBIDDEN_LIB,
-        "torch.nn.init.xavier_uniform_",
-    ),
-)
+        family=_family,
+        also_forbidden=(f"torch.nn.init.xavier_{_family}_",),
+    )
 
 
 def backward_variance_ratio_reference(

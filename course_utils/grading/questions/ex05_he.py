@@ -5,45 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils import theory
-from course_utils.grading.checks import Call, deterministic, random_initializer
-from course_utils.grading.registry import question
+from course_utils.grading.checks import Call, deterministic
+from course_utils.grading.registry import initializer_question, question
 
 EXERCISE = "05_he"
 
-_FORBIDDEN_LIB = (
-    "course_utils.initializers.variance_scaling",
-    "course_utils.initializers.INITIALIZERS",
-)
-
-question(
-    "he_normal",
-    exercise=EXERCISE,
-    points=3,
-    title="He normal: N(0, 2/fan_in)",
-    check=random_initializer(
-        lambda fan_in, fan_out: 2.0 / fan_in, family="normal", variance_label="2/fan_in"
-    ),
-    forbidden=(
-        "course_utils.initializers.he_normal",
-        *_FORBIDDEN_LIB,
-        "torch.nn.init.kaiming_normal_",
-    ),
-)
-
-question(
-    "he_uniform",
-    exercise=EXERCISE,
-    points=3,
-    title="He uniform: U(-sqrt(6/fan_in), sqrt(6/fan_in))",
-    check=random_initializer(
-        lambda fan_in, fan_out: 2.0 / fan_in, family="uniform", variance_label="2/fan_in"
-    ),
-    forbidden=(
-        "course_utils.initializers.he_uniform",
-        *_FORBIDDEN_LIB,
-        "torch.nn.init.kaiming_uniform_",
-    ),
-)
+for _family, _title in (
+    ("normal", "He normal: N(0, 2/fan_in)"),
+    ("uniform", "He uniform: U(-sqrt(6/fan_in), sqrt(6/fan_in))"),
+):
+    initializer_question(
+        f"he_{_family}",
+        exercise=EXERCISE,
+        points=3,
+        title=_title,
+        variance=lambda fan_in, fan_out: 2.0 / fan_in,
+        variance_label="2/fan_in",
+        family=_family,
+        also_forbidden=(f"torch.nn.init.kaiming_{_family}_",),
+    )
 
 _SCHEMES = (
     "lecun_normal",
