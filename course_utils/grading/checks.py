@@ -478,62 +478,68 @@ class InitializerCheck(QuestionCheck):
         return CheckResult("bound", True, "values fill (-a, a) with a = sqrt(3 Var)")
 
     def _seed_checks(self, calls: list[Call], outcomes: list[Outcome]) -> list[CheckResult]:
-        by_group = {}
-        for c, o in zip(calls, outcomes, strict=True):
-            by_group.setdefault(c.group, o)
-        first, same, other = (
-            by_group.get("sample"),
-            by_group.get("same seed"),
-            by_group.get("other seed"),
-        )
-        arrays_ok = all(
-            o is not None and o.ok and isinstance(o.value, np.ndarray) for o in (first, same, other)
-        )
-        results = []
-        if not arrays_ok:
-            results.append(CheckResult("same seed, same values", False, NO_OUTPUT))
-            results.append(CheckResult("different seeds differ", False, NO_OUTPUT))
-        else:
-            equal = first.value.shape == same.value.shape and np.array_equal(
-                first.value, same.value
-            )
-            results.append(
-                CheckResult(
-                    "same seed, same values",
-                    equal,
-                    "reproducible"
-                    if equal
-                    else "two generators with the same seed gave different "
-                    "values: draw only from the rng argument",
-                )
-            )
-            differ = not (
-                first.value.shape == other.value.shape and np.array_equal(first.value, other.value)
-            )
-            results.append(
-                CheckResult(
-                    "different seeds differ",
-                    differ,
-                    "different seeds give different values"
-                    if differ
-                    else "different seeds gave identical values: the rng argument is ignored",
-                )
-            )
-        used_global = any(o.global_rng for o in outcomes)
+        return seed_checks(calls, outcomes, draw_hint="rng.normal / rng.uniform")
+
+
+def seed_checks(calls: list[Call], outcomes: list[Outcome], *, draw_hint: str) -> list[CheckResult]:
+    """The randomness checks of any random answer ``f(shape, rng, ...)``.
+
+    ``calls`` holds one call in each group ``"sample"``, ``"same seed"`` (a new generator with the
+    sample's seed) and ``"other seed"``; the checks are "same seed, same values", "different seeds
+    differ" and "uses only rng" (numpy's global state untouched in every call). ``draw_hint``
+    names the generator methods the answer should use, for the hint.
+    """
+    by_group = {}
+    for c, o in zip(calls, outcomes, strict=True):
+        by_group.setdefault(c.group, o)
+    first, same, other = (
+        by_group.get("sample"),
+        by_group.get("same seed"),
+        by_group.get("other seed"),
+    )
+    arrays_ok = all(
+        o is not None and o.ok and isinstance(o.value, np.ndarray) for o in (first, same, other)
+    )
+    results = []
+    if not arrays_ok:
+        results.append(CheckResult("same seed, same values", False, NO_OUTPUT))
+        results.append(CheckResult("different seeds differ", False, NO_OUTPUT))
+    else:
+        equal = first.value.shape == same.value.shape and np.array_equal(first.value, same.value)
         results.append(
             CheckResult(
-                "uses only rng",
-                not used_global and any(o.ok for o in outcomes),
-                "numpy's global random state changed: use rng.normal / rng.uniform, never np.random.*"
-                if used_global
-                else (
-                    "numpy's global random state untouched"
-                    if any(o.ok for o in outcomes)
-                    else NO_OUTPUT
-                ),
+                "same seed, same values",
+                equal,
+                "reproducible"
+                if equal
+                else "two generators with the same seed gave different "
+                "values: draw only from the rng argument",
             )
         )
-        return results
+        differ = not (
+            first.value.shape == other.value.shape and np.array_equal(first.value, other.value)
+        )
+        results.append(
+            CheckResult(
+                "different seeds differ",
+                differ,
+                "different seeds give different values"
+                if differ
+                else "different seeds gave identical values: the rng argument is ignored",
+            )
+        )
+    used_global = any(o.global_rng for o in outcomes)
+    any_ok = any(o.ok for o in outcomes)
+    results.append(
+        CheckResult(
+            "uses only rng",
+            not used_global and any_ok,
+            f"numpy's global random state changed: use {draw_hint}, never np.random.*"
+            if used_global
+            else ("numpy's global random state untouched" if any_ok else NO_OUTPUT),
+        )
+    )
+    return results
 
 
 def random_initializer(

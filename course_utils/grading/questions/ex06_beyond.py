@@ -17,6 +17,7 @@ from course_utils.grading.checks import (
     _first_error,
     deterministic,
     random_initializer,
+    seed_checks,
 )
 from course_utils.grading.registry import question
 from course_utils.lsuv import lsuv_step
@@ -135,7 +136,7 @@ class OrthogonalCheck(QuestionCheck):
             )
         results.append(self._out_in(calls, outcomes, name))
         results.append(self._haar(calls, outcomes))
-        results.extend(self._seeds(calls, outcomes))
+        results.extend(seed_checks(calls, outcomes, draw_hint="rng.standard_normal"))
         return results  # fmt: skip
 
     @staticmethod
@@ -201,41 +202,6 @@ class OrthogonalCheck(QuestionCheck):
                 "Multiply the columns of Q by sign(diag(R))",
             )
         return CheckResult("Haar law (sign fix)", True, "diagonal signs are balanced (Haar)")
-
-    @staticmethod
-    def _seeds(calls: list[Call], outcomes: list[Outcome]) -> list[CheckResult]:
-        by = {}
-        for c, o in zip(calls, outcomes, strict=True):
-            by.setdefault(c.group, o)
-        first, same, other = by.get("sample"), by.get("same seed"), by.get("other seed")
-        ok = all(o is not None and o.ok and isinstance(o.value, np.ndarray)
-                 for o in (first, same, other))  # fmt: skip
-        if not ok:
-            res = [CheckResult("same seed, same values", False, NO_OUTPUT),
-                   CheckResult("different seeds differ", False, NO_OUTPUT)]  # fmt: skip
-        else:
-            eq = first.value.shape == same.value.shape and np.array_equal(first.value, same.value)
-            diff = not (
-                first.value.shape == other.value.shape and np.array_equal(first.value, other.value)
-            )
-            res = [
-                CheckResult("same seed, same values", eq, "reproducible" if eq else
-                            "the same seed gave different values: draw only from rng"),
-                CheckResult("different seeds differ", diff, "different seeds differ" if diff else
-                            "different seeds gave the same matrix: rng is ignored"),
-            ]  # fmt: skip
-        used_global = any(o.global_rng for o in outcomes)
-        res.append(
-            CheckResult(
-                "uses only rng",
-                not used_global and any(o.ok for o in outcomes),
-                "numpy's global random state changed: use rng.standard_normal, never np.random.*"
-                if used_global
-                else ("numpy's global random state untouched" if any(o.ok for o in outcomes)
-                      else NO_OUTPUT),
-            )
-        )  # fmt: skip
-        return res
 
 
 question(
