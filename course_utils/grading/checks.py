@@ -182,7 +182,7 @@ class QuestionCheck:
         raise NotImplementedError
 
 
-def _first_error(outcomes: Sequence[Outcome]) -> str:
+def first_error(outcomes: Sequence[Outcome]) -> str:
     for o in outcomes:
         if not o.ok:
             if o.error.startswith("NotImplementedError"):
@@ -317,7 +317,7 @@ class InitializerCheck(QuestionCheck):
     def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
         samples = [(c, o) for c, o in zip(calls, outcomes, strict=True) if c.group == "sample"]
         results: list[CheckResult] = []
-        err = _first_error(outcomes)
+        err = first_error(outcomes)
         results.append(CheckResult("runs", not err, err or "returns a value for every input"))
 
         arrays: list[tuple[tuple[int, ...], str, np.ndarray]] = []
@@ -670,7 +670,7 @@ class DeterministicCheck(QuestionCheck):
                     )
                 continue
             if not out.ok:
-                reason = _first_error([out])
+                reason = first_error([out])
                 problems.append(f"{call.describe(name)} {reason}")
                 continue
             reason = _compare(out.value, want, self.rtol, self.atol)

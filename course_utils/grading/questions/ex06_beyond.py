@@ -14,8 +14,8 @@ from course_utils.grading.checks import (
     Outcome,
     QuestionCheck,
     Rng,
-    _first_error,
     deterministic,
+    first_error,
     random_initializer,
     seed_checks,
 )
@@ -85,7 +85,7 @@ class OrthogonalCheck(QuestionCheck):
         return calls
 
     def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
-        err = _first_error([o for c, o in zip(calls, outcomes, strict=True) if c.group != "out_in"])
+        err = first_error([o for c, o in zip(calls, outcomes, strict=True) if c.group != "out_in"])
         results = [CheckResult("runs", not err, err or "returns a value for every input")]
         shape_msgs, ortho_msgs, dtype_msgs = [], [], []
         n_samples = 0
@@ -149,7 +149,7 @@ class OrthogonalCheck(QuestionCheck):
         for call, out in pairs:
             shape = tuple(call.args[0])
             if not out.ok:
-                msg = _first_error([out])
+                msg = first_error([out])
                 return CheckResult(
                     "out_in layout",
                     False,
