@@ -33,12 +33,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from course_utils.figure_alt import describe, description, install_ipython_formatters
+
 __all__ = [
     "LANDSCAPE_MINIMA",
     "LANDSCAPE_STARTS",
     "PALETTE",
     "color",
     "decision_boundaries",
+    "describe",
+    "description",
     "gradient_descent_1d",
     "landscape_figure",
     "landscape_grad",
@@ -61,6 +65,9 @@ PALETTE: tuple[str, ...] = (
     "#000000",  # black
 )
 """The Okabe-Ito colour-blind-safe palette, in the order the course uses it."""
+
+# Inside Jupyter, a described figure carries its description as the image's alt text.
+install_ipython_formatters()
 
 _DIVERGING = "RdBu_r"
 _LINE_COLOURS = tuple(c for c in PALETTE if c != "#F0E442")  # yellow is faint as a thin line

@@ -1,0 +1,146 @@
+"""Figures that describe themselves: a text alternative kept with every figure's image.
+
+A screen-reader user cannot see a plot, so every figure of the course carries a short description
+of what it shows and what to notice, written by the code that draws it (the numbers in it come
+from the plotted data). :func:`describe` attaches the text to a :class:`matplotlib.figure.Figure`;
+inside IPython (Jupyter) a display formatter then puts it into the output's metadata as
+``{"image/png": {"alt": text}}`` and uses it as the figure's ``text/plain`` representation, so:
+
+* JupyterLab keeps it with the output (and shows it where the image cannot be shown);
+* the static site and the slides (``course_utils.site``) write it into the ``<img alt="...">``;
+* nbval compares the ``text/plain`` output, so a description that stops matching its data fails
+  the notebook tests like any other printed number.
+
+This module only stores and formats text; it draws nothing and imports no plotting code.
+
+Examples
+--------
+>>> from matplotlib.figure import Figure
+>>> fig = describe(Figure(), "Activation std against layer: He stays near 1.")
+>>> description(fig)
+'Activation std against layer: He stays near 1.'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["MAX_LENGTH", "describe", "description", "install_ipython_formatters"]
+
+MAX_LENGTH = 600
+"""Longest description kept (screen readers read alt text in one go; keep it short)."""
+
+_ATTRIBUTE = "_course_description"
+_MARK = "_course_alt_printer"
+
+
+def _clean(text: Any) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise ValueError("text must be a non-empty description of the figure")
+    if len(text) > MAX_LENGTH:
+        text = text[: MAX_LENGTH - 3].rstrip() + "..."
+    return text
+
+
+def describe(fig: Any, text: str) -> Any:
+    """Attach the description ``text`` to ``fig`` and return ``fig``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to describe.
+    text : str
+        What the figure shows and what to notice, e.g. "Activation std against layer for 30
+        ReLU layers: Glorot falls from 1 to 4e-5, He stays near 1". Whitespace is collapsed;
+        text longer than :data:`MAX_LENGTH` characters is shortened with an ellipsis.
+
+    Raises
+    ------
+    TypeError
+        ``fig`` is not a matplotlib figure or ``text`` is not a string.
+    ValueError
+        ``text`` is empty.
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    setattr(fig, _ATTRIBUTE, _clean(text))
+    return fig
+
+
+def description(fig: Any) -> str | None:
+    """The description attached to ``fig`` by :func:`describe`, or ``None``."""
+    return getattr(fig, _ATTRIBUTE, None)
+
+
+def _png_printer(previous: Any):
+    from IPython.core.pylabtools import print_figure
+
+    base = previous if previous is not None else (lambda fig: print_figure(fig, "png"))
+
+    def printer(fig: Any) -> Any:
+        data = base(fig)
+        text = description(fig)
+        if data is None or text is None:
+            return data
+        return data, {"alt": text}
+
+    setattr(printer, _MARK, True)
+    return printer
+
+
+def _text_printer(previous: Any):
+    def printer(fig: Any, p: Any, cycle: bool) -> None:
+        text = description(fig)
+        if text is not None:
+            p.text(text)
+        elif previous is not None:
+            previous(fig, p, cycle)
+        else:
+            p.text(repr(fig))
+
+    setattr(printer, _MARK, True)
+    return printer
+
+
+def _ensure(shell: Any) -> None:
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    png = formatters["image/png"]
+    current = png.type_printers.get(Figure)
+    if not getattr(current, _MARK, False):
+        png.for_type(Figure, _png_printer(current))
+    text = formatters["text/plain"]
+    current = text.type_printers.get(Figure)
+    if not getattr(current, _MARK, False):
+        text.for_type(Figure, _text_printer(current))
+
+
+def install_ipython_formatters() -> bool:
+    """Make IPython show figure descriptions; a no-op outside IPython. Idempotent.
+
+    Wraps whatever PNG printer is registered for figures (``%matplotlib inline`` registers one)
+    so that a described figure's PNG carries ``{"alt": text}`` as its metadata, and shows the
+    description as the figure's ``text/plain``. A ``pre_run_cell`` hook re-applies the wrapper
+    if a later ``%matplotlib`` call replaces it. Returns whether an IPython shell was found.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    _ensure(shell)
+    hook_name = "_course_alt_hook"
+    if not getattr(shell, hook_name, False):
+        shell.events.register("pre_run_cell", lambda *args: _ensure(shell))
+        shell.events.register("post_run_cell", lambda *args: _ensure(shell))
+        setattr(shell, hook_name, True)
+    return True

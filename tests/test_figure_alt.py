@@ -1,0 +1,59 @@
+"""Figure descriptions: stored on the figure, carried into Jupyter's output as alt text."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from matplotlib.figure import Figure
+
+from course_utils.figure_alt import MAX_LENGTH, describe, description
+
+
+def test_describe_stores_clean_text_and_returns_the_figure():
+    fig = Figure()
+    assert description(fig) is None
+    assert describe(fig, "  Std against layer:\n He stays near 1.  ") is fig
+    assert description(fig) == "Std against layer: He stays near 1."
+
+
+def test_long_descriptions_are_shortened_with_an_ellipsis():
+    fig = describe(Figure(), "x" * (MAX_LENGTH + 50))
+    assert len(description(fig)) == MAX_LENGTH
+    assert description(fig).endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("fig", "text", "error", "argument"),
+    [(object(), "a", TypeError, "fig"), (Figure(), 3, TypeError, "text"), (Figure(), " \n", ValueError, "text")],
+)
+def test_bad_input_names_the_argument(fig, text, error, argument):
+    with pytest.raises(error, match=argument):
+        describe(fig, text)
+
+
+def test_kernel_output_carries_the_description_as_alt_text_and_plain_text():
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "%matplotlib inline\n"
+            "from IPython.display import display\n"
+            "from matplotlib.figure import Figure\n"
+            "from course_utils import plots\n"
+            "fig = Figure(); fig.subplots().plot([1, 2])\n"
+            "display(plots.describe(fig, 'A line rising from 1 to 2.'))\n"
+            "bare = Figure(); bare.subplots().plot([2, 1]); display(bare)"
+        ),
+        # A second %matplotlib call re-registers IPython's printer: the description survives.
+        nbformat.v4.new_code_cell("%matplotlib inline\ndisplay(fig)"),
+    ]
+    NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    described, bare = nb.cells[0].outputs
+    assert described.metadata["image/png"]["alt"] == "A line rising from 1 to 2."
+    assert described.data["text/plain"] == "A line rising from 1 to 2."
+    assert "image/png" in described.data
+    assert "alt" not in bare.metadata.get("image/png", {})
+    assert bare.data["text/plain"].startswith("<Figure size")
+    (again,) = nb.cells[1].outputs
+    assert again.metadata["image/png"]["alt"] == "A line rising from 1 to 2."
