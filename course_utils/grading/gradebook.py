@@ -235,7 +235,13 @@ def gradebook_rows(reports: Sequence[dict[str, Any]]) -> tuple[list[str], list[l
     (ties: the first path in order) and ``submissions`` lists every path, so nothing is silently
     dropped.
     """
-    ordered = sorted(reports, key=sort_key)
+    ordered = sorted(
+        (
+            r if r.get("student") else {**r, "student": student_id(r["submission"], r.get("exercise"))}
+            for r in reports
+        ),
+        key=sort_key,
+    )
     qids = _question_order(ordered)
     best: dict[tuple[str, str], dict[str, Any]] = {}
     paths: dict[tuple[str, str], list[str]] = {}
