@@ -64,14 +64,22 @@ __all__ = [
     "torch_default_depth_stds",
     "he_reproduction",
     "sum_variance_se",
+    "sum_second_moment_theory",
+    "sum_moments_mc",
+    "propagate_over_seeds",
+    "lecun_in_frameworks",
     "pre_std_over_seeds",
     "log_variance_sd",
     "torch_linear_init_stats",
     "init_diagnostics",
+    "landscape_ridges",
+    "descent_budget",
+    "first_step_below",
+    "backward_factors",
 ]
 
 #: The ways :func:`sum_variance_mc` can (or cannot) break the identity Var(y) = n Var(w) Var(x).
-SUM_CASES = ("independent", "mean_x", "mean_w_and_x", "shared", "aligned")
+SUM_CASES = ("independent", "mean_x", "mean_w_and_x", "correlated_x", "shared", "aligned")
 
 
 # ------------------------------------------------------------------------------- validation
@@ -127,8 +135,13 @@ def sum_variance_theory(
 
     - ``"independent"``, ``"mean_x"``, ``"mean_w_and_x"``: the formula above (the cases differ
       only in the means the caller passes).
-    - ``"shared"``: one ``w`` and one ``x`` repeated ``n`` times (perfectly correlated terms):
-      ``y = n w x`` and the variance grows like :math:`n^2`.
+    - ``"correlated_x"``: one input ``x`` repeated ``n`` times (correlation 1 between inputs)
+      with ``n`` fresh i.i.d. weights: ``y = x sum_i w_i``. With :math:`\\mu_w = 0` the cross
+      terms :math:`E[w_i w_j]E[x_i x_j]` vanish and the variance is still
+      :math:`n\\sigma_w^2 E[x^2]`: correlated inputs do not matter, only the weights' independence.
+    - ``"shared"``: one ``w`` repeated ``n`` times, multiplying one repeated ``x``
+      (the weights are no longer independent): ``y = n w x`` and the variance grows like
+      :math:`n^2`.
     - ``"aligned"``: ``x_i = sign(w_i) |z_i|`` with ``z_i ~ N(0, var_x)`` and ``w_i`` zero-mean
       normal: every product is ``|w_i||z_i| >= 0``; the variance is
       :math:`n\\sigma_w^2\\sigma_x^2(1 - 4/\\pi^2)` but the mean :math:`n\\,2\\sigma_w\\sigma_x/\\pi`
@@ -151,7 +164,40 @@ def sum_variance_theory(
         return n**2 * one_term
     if case == "aligned":
         return n * var_w * var_x * (1.0 - 4.0 / math.pi**2)
+    if case == "correlated_x":
+        second_x = var_x + mean_x**2
+        return second_x * (n * var_w + n**2 * mean_w**2) - (n * mean_w * mean_x) ** 2
     return n * one_term
+
+
+def sum_second_moment_theory(
+    n: int,
+    *,
+    var_w: float = 1.0,
+    var_x: float = 1.0,
+    mean_w: float = 0.0,
+    mean_x: float = 0.0,
+    case: str = "independent",
+) -> float:
+    r"""Exact second moment :math:`E[y^2] = \operatorname{Var}(y) + E[y]^2` of the sums of
+    :func:`sum_variance_mc`: what the next layer receives as its input's second moment.
+
+    :math:`E[y] = n\mu_w\mu_x` in every case but ``"aligned"``, where every product is
+    :math:`|w_i||z_i|` and :math:`E[y] = n\,E|w|\,E|z| = 2n\sigma_w\sigma_x/\pi` (means
+    ignored, as in :func:`sum_variance_theory`). Whenever :math:`E[y] \ne 0` it grows like
+    ``n`` and :math:`E[y^2]` like :math:`n^2`, even where the variance grows like ``n``.
+
+    Examples
+    --------
+    >>> round(sum_second_moment_theory(64, var_w=1 / 64, mean_w=0.05, mean_x=1.0, case="mean_w_and_x"), 6)
+    12.4
+    """
+    var = sum_variance_theory(n, var_w=var_w, var_x=var_x, mean_w=mean_w, mean_x=mean_x, case=case)
+    if case == "aligned":
+        mean = 2.0 * n * math.sqrt(var_w * var_x) / math.pi
+    else:
+        mean = n * mean_w * mean_x
+    return var + mean**2
 
 
 def sum_variance_mc(
@@ -192,6 +238,12 @@ def sum_variance_mc(
         raise ValueError(f"case must be one of {', '.join(map(repr, SUM_CASES))}; got {case!r}")
     if distribution not in ("normal", "uniform"):
         raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
+    y = _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution)
+    return float(y.var(ddof=1))
+
+
+def _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution) -> np.ndarray:
+    """``n_samples`` draws of ``y = sum_i w_i x_i`` (arguments already validated)."""
     rng = _as_rng(rng)
     cols = 1 if case == "shared" else n
     if distribution == "normal":
@@ -200,11 +252,49 @@ def sum_variance_mc(
         a = uniform_limit(var_w)
         w = rng.uniform(-a, a, size=(n_samples, cols))
     w += mean_w
-    x = rng.standard_normal((n_samples, cols)) * math.sqrt(var_x) + mean_x
+    x_cols = 1 if case == "correlated_x" else cols
+    x = rng.standard_normal((n_samples, x_cols)) * math.sqrt(var_x) + mean_x
     if case == "aligned":
         x = np.sign(w) * np.abs(x - mean_x)
-    y = (w * x).sum(axis=1) * (n if case == "shared" else 1)
-    return float(y.var(ddof=1))
+    return (w * x).sum(axis=1) * (n if case == "shared" else 1)
+
+
+def sum_moments_mc(
+    n: int,
+    rng: np.random.Generator | int,
+    *,
+    n_samples: int = 20_000,
+    var_w: float = 1.0,
+    var_x: float = 1.0,
+    mean_w: float = 0.0,
+    mean_x: float = 0.0,
+    case: str = "independent",
+    distribution: str = "normal",
+) -> tuple[float, float]:
+    """Monte-Carlo ``(Var(y), E[y^2])`` of the same draws as :func:`sum_variance_mc`.
+
+    The variance says how much ``y`` varies, the second moment what the next layer's weighted
+    sum receives (lecture 05): they differ by :math:`E[y]^2`
+    (:func:`sum_second_moment_theory`).
+
+    Examples
+    --------
+    >>> v, m2 = sum_moments_mc(64, 0, n_samples=4000, var_w=1 / 64, case="aligned")
+    >>> bool(m2 > 20 * v)
+    True
+    """
+    n = _positive_int("n", n)
+    n_samples = _positive_int("n_samples", n_samples)
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be at least 2, got {n_samples}")
+    var_w, var_x = _nonneg("var_w", var_w), _nonneg("var_x", var_x)
+    mean_w, mean_x = _real("mean_w", mean_w), _real("mean_x", mean_x)
+    if case not in SUM_CASES:
+        raise ValueError(f"case must be one of {', '.join(map(repr, SUM_CASES))}; got {case!r}")
+    if distribution not in ("normal", "uniform"):
+        raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
+    y = _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution)
+    return float(y.var(ddof=1)), float(np.mean(y**2))
 
 
 def uniform_limit(variance: float) -> float:
@@ -692,3 +782,270 @@ def log_variance_sd(widths: Sequence[int], activation: str) -> float:
     if activation not in k:
         raise ValueError(f"activation must be 'linear' or 'relu', got {activation!r}")
     return math.sqrt(sum(k[activation] / n for n in widths[1:]))
+
+
+# ------------------------------------------------------- lectures 03 and 05: seeds, frameworks
+def propagate_over_seeds(
+    widths: Sequence[int],
+    scheme: Any,
+    activation: Any,
+    seeds: Sequence[int],
+    *,
+    batch: int = 200,
+    scheme_kwargs: dict | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`propagate` once per seed: per-layer forward std and backward gradient variance.
+
+    Each seed draws fresh weights, a fresh input batch and a fresh top gradient from
+    ``numpy.random.default_rng(seed)``. One network's gradient variance at the input is one
+    random draw (its per-layer factors are random, relative spread about :math:`\\sqrt{k/n}`);
+    the mean over seeds is what the variance argument predicts.
+
+    Returns
+    -------
+    (pre_std, grad_var) : numpy.ndarray, shapes ``(len(seeds), L)`` and ``(len(seeds), L + 1)``
+
+    Examples
+    --------
+    >>> s, g = propagate_over_seeds([32] * 3, "lecun_normal", "linear", [0, 1], batch=20)
+    >>> s.shape, g.shape
+    ((2, 2), (2, 3))
+    """
+    if isinstance(seeds, (str, bytes)) or len(seeds) == 0:
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    runs = [
+        propagate(
+            widths, scheme, activation, _as_rng(seed), batch=batch, scheme_kwargs=scheme_kwargs
+        )
+        for seed in seeds
+    ]
+    return np.array([r.pre_std for r in runs]), np.array([r.grad_var for r in runs])
+
+
+def lecun_in_frameworks(n_in: int, n_out: int, seed: int) -> dict[str, tuple[float, float]]:
+    """LeCun normal as three libraries draw it: ``n_in Var(w)`` and ``max|w| sqrt(n_in)``.
+
+    - the course's :func:`~course_utils.initializers.lecun_normal`: plain
+      :math:`N(0, 1/n_{in})`;
+    - Keras' ``lecun_normal`` is a *truncated* normal: cut at two standard deviations after
+      dividing the std by 0.8796 (the std of a standard normal truncated to [-2, 2]) so that the
+      variance is still :math:`1/n_{in}`; the course's ``variance_scaling(...,
+      distribution="truncated_normal")`` follows that convention, and no weight exceeds
+      :math:`2/0.8796/\\sqrt{n_{in}} = 2.27/\\sqrt{n_{in}}`;
+    - PyTorch has no ``lecun_normal``: ``kaiming_normal_(w, nonlinearity="linear")`` (gain 1,
+      ``mode="fan_in"``) has std :math:`1/\\sqrt{n_{in}}`, i.e. is LeCun normal. Its weight is
+      stored ``(n_out, n_in)`` (fan-in = ``size(1)``); drawn from a seeded ``torch.Generator``.
+
+    Returns
+    -------
+    dict
+        label -> ``(n_in * variance, max |w| * sqrt(n_in))`` of one ``(n_in, n_out)`` matrix.
+
+    Examples
+    --------
+    >>> r = lecun_in_frameworks(200, 300, 0)
+    >>> bool(r["Keras-style truncated normal"][1] <= 2 / 0.8796 + 1e-6)
+    True
+    """
+    import torch
+
+    from course_utils.initializers import lecun_normal, variance_scaling
+
+    n_in, n_out = _positive_int("n_in", n_in), _positive_int("n_out", n_out)
+    rng = _as_rng(seed)
+    plain = lecun_normal((n_in, n_out), rng, dtype=np.float64)
+    trunc = variance_scaling(
+        (n_in, n_out),
+        rng,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        dtype=np.float64,
+    )
+    w = torch.empty(n_out, n_in, dtype=torch.float64)
+    torch.nn.init.kaiming_normal_(
+        w, nonlinearity="linear", generator=torch.Generator().manual_seed(int(seed))
+    )
+    out = {}
+    for label, a in (
+        ("course lecun_normal", plain),
+        ("Keras-style truncated normal", trunc),
+        ('torch kaiming_normal_(nonlinearity="linear")', w.numpy()),
+    ):
+        out[label] = (float(n_in * a.var()), float(np.abs(a).max() * math.sqrt(n_in)))
+    return out
+
+
+# --------------------------------------------------------------------------- lectures 00 and 02
+
+
+def landscape_ridges(grad: Any, lo: float, hi: float, *, n: int = 4001) -> np.ndarray:
+    """The local maxima (ridges) of a one-dimensional loss on ``[lo, hi]``.
+
+    A ridge is where the derivative changes sign from positive to negative; each sign change on
+    a grid of ``n`` points is refined by 60 bisection steps.
+
+    Parameters
+    ----------
+    grad : callable
+        The loss's derivative, vectorized over a numpy array (e.g.
+        :func:`course_utils.plots.landscape_grad`).
+    lo, hi : float
+        The interval, ``lo < hi``.
+    n : int
+        Grid points, >= 3.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ridges in ascending order.
+
+    Examples
+    --------
+    >>> landscape_ridges(lambda w: -2 * (w - 1.0), -3.0, 3.0).round(6).tolist()
+    [1.0]
+    """
+    lo, hi = _real("lo", lo), _real("hi", hi)
+    if not lo < hi:
+        raise ValueError(f"lo must be below hi, got lo={lo}, hi={hi}")
+    n = _positive_int("n", n)
+    if n < 3:
+        raise ValueError(f"n must be >= 3, got {n}")
+    w = np.linspace(lo, hi, n)
+    g = np.asarray(grad(w), dtype=np.float64)
+    out = []
+    for i in np.nonzero((g[:-1] > 0) & (g[1:] <= 0))[0]:
+        a, b = float(w[i]), float(w[i + 1])
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            a, b = (m, b) if float(grad(np.float64(m))) > 0 else (a, m)
+        out.append(0.5 * (a + b))
+    return np.array(out)
+
+
+def descent_budget(
+    grad: Any, curvature: Any, w0: float, *, lr: float = 0.1, tol: float = 1e-4
+) -> dict[str, float]:
+    """Where gradient descent from ``w0`` spends its steps: the geometric phase and the rest.
+
+    Gradient descent ``w <- w - lr L'(w)`` stops when ``|L'(w)| < tol``. Near its minimum
+    ``w*`` the loss is a parabola, the distance shrinks by ``rate = |1 - lr L''(w*)|`` per step
+    and ``|L'| ~ L''(w*) |w - w*|``, so a start at distance ``d_0`` *inside* that parabola
+    would stop after
+
+    .. math:: k_{geo} = \\frac{\\ln\\big(\\mathrm{tol} / (L''(w^*)\\,d_0)\\big)}{\\ln \\mathrm{rate}}
+
+    steps. The actual count minus ``k_geo`` is what the start costs beyond its distance: steps
+    spent where the loss is not yet a parabola, e.g. on the flat top of a nearby ridge.
+
+    Parameters
+    ----------
+    grad, curvature : callable
+        ``L'`` and ``L''`` of the loss.
+    w0 : float
+        The start.
+    lr, tol : float
+        Step size and stopping tolerance (positive).
+
+    Returns
+    -------
+    dict
+        ``steps`` (actual), ``w_star`` (end point), ``curvature`` (``L''(w*)``), ``rate``,
+        ``distance`` (``|w0 - w*|``), ``geometric_steps`` (``k_geo``), ``extra_steps``
+        (``steps - k_geo``), ``start_slope`` (``|L'(w0)|``).
+
+    Examples
+    --------
+    >>> r = descent_budget(lambda w: 2 * w, lambda w: 2.0, 1.0, lr=0.25, tol=1e-3)
+    >>> r["steps"], round(r["geometric_steps"], 2), r["rate"]
+    (11, 10.97, 0.5)
+    """
+    from course_utils.plots import gradient_descent_1d
+
+    w0 = _real("w0", w0)
+    path, steps = gradient_descent_1d(grad, w0, lr=lr, tol=tol)
+    w_star = float(path[-1])
+    c = float(curvature(w_star))
+    rate = abs(1.0 - float(lr) * c)
+    d0 = abs(w0 - w_star)
+    if c <= 0 or not 0 < rate < 1 or d0 == 0:
+        geo = float("nan")
+    else:
+        geo = math.log(float(tol) / (c * d0)) / math.log(rate)
+    return {
+        "steps": int(steps),
+        "w_star": w_star,
+        "curvature": c,
+        "rate": rate,
+        "distance": d0,
+        "geometric_steps": geo,
+        "extra_steps": steps - geo,
+        "start_slope": abs(float(grad(w0))),
+    }
+
+
+def first_step_below(values: Any, level: float) -> int | None:
+    """The first index at which ``values`` is below ``level``, or ``None`` if it never is.
+
+    Used for the length of a loss plateau: ``first_step_below(loss, 0.99 * math.log(2))``.
+
+    Examples
+    --------
+    >>> first_step_below([0.7, 0.69, 0.5, 0.2], 0.6), first_step_below([1.0, 2.0], 0.5)
+    (2, None)
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    level = _real("level", level)
+    hits = np.flatnonzero(v < level)
+    return int(hits[0]) if hits.size else None
+
+
+def backward_factors(
+    weights: Sequence[Any], pre_activations: Sequence[Any], activation: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measured per-layer factor of the backward recursion, ``n_l Var(W_l) E[f'(z_l)^2]``.
+
+    Back-propagating ``g_(l-1) = (g_l * f'(z_l)) W_l^T`` through i.i.d. zero-mean weights gives
+    ``E[g_(l-1)^2] = n_l Var(W_l) E[f'(z_l)^2] E[g_l^2]`` (``n_l`` = fan-out of the sum, the
+    layer's width). A saturated tanh unit has ``f' ~ 0`` and passes almost nothing, but the
+    factor averages over all units: with large weights the few unsaturated ones carry a
+    gradient that still grows from layer to layer.
+
+    Parameters
+    ----------
+    weights : sequence of arrays ``(n_(l-1), n_l)``
+    pre_activations : sequence of arrays ``(batch, n_l)``
+        ``trace.pre_activations`` of :func:`course_utils.network.forward`.
+    activation : str or Activation
+
+    Returns
+    -------
+    factor : numpy.ndarray, shape (L,)
+        ``n_l * mean(W_l^2) * mean(f'(z_l)^2)`` per layer.
+    slope_sq : numpy.ndarray, shape (L,)
+        ``mean(f'(z_l)^2)`` per layer.
+
+    Examples
+    --------
+    >>> w = [np.full((4, 4), 0.5)]; z = [np.zeros((3, 4))]
+    >>> [float(v[0]) for v in backward_factors(w, z, "tanh")]
+    [1.0, 1.0]
+    """
+    act = _activation(activation)
+    if len(weights) != len(pre_activations) or not weights:
+        raise ValueError(
+            "weights and pre_activations must be non-empty and of the same length, got "
+            f"{len(weights)} and {len(pre_activations)}"
+        )
+    factor, slope_sq = [], []
+    for i, (w, z) in enumerate(zip(weights, pre_activations, strict=True)):
+        w = np.asarray(w, dtype=np.float64)
+        z = np.asarray(z, dtype=np.float64)
+        if w.ndim != 2 or z.ndim != 2 or z.shape[1] != w.shape[1]:
+            raise ValueError(
+                f"layer {i + 1}: weight {w.shape} and pre-activations {z.shape} do not match"
+            )
+        s = float(np.mean(np.square(act.derivative(z))))
+        slope_sq.append(s)
+        factor.append(w.shape[1] * float(np.mean(np.square(w))) * s)
+    return np.array(factor), np.array(slope_sq)

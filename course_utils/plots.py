@@ -87,6 +87,13 @@ def color(i: int) -> str:
 # --------------------------------------------------------------------------- input helpers
 
 
+def _fmt_num(x: float) -> str:
+    """A number for a figure description: 3 significant digits, exponent when tiny or huge."""
+    if not np.isfinite(x):
+        return str(x)
+    return f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
+
+
 def _new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float], **kw: Any):
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
@@ -317,7 +324,23 @@ def layer_histograms(
                 )
             ax.set_xlabel(quantity, fontsize=8)
     fig.suptitle(title or f"Per-layer distribution of the {quantity}s")
-    return fig
+    range_note = {
+        "row": "each row shares one x-range",
+        "all": "all panels share one x-range",
+        "none": "each panel has its own x-range",
+    }[sharex]
+    per_row = []
+    for label, row in zip(labels, finite_rows, strict=True):
+        stds = [float(a.std()) if a.size else float("nan") for a in row]
+        per_row.append(
+            f"{label or 'values'}: std {_fmt_num(stds[0])} in {col_titles[0]} to "
+            f"{_fmt_num(stds[-1])} in {col_titles[len(stds) - 1]}"
+        )
+    return describe(
+        fig,
+        f"{fig._suptitle.get_text()}: histograms of the {quantity} in {n_cols} layers "
+        f"({range_note}). " + "; ".join(per_row) + ".",
+    )
 
 
 # --------------------------------------------------------------------------- std by depth
@@ -415,6 +438,7 @@ def std_by_depth(
             )
     if logy:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or f"{ylabel[0].upper()}{ylabel[1:]} by depth: measured vs theory")
@@ -535,7 +559,18 @@ def std_ratio_heatmap(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Signal std after L layers: log10(out / in)")
-    return fig
+    deepest = z[-1][np.isfinite(z[-1])]
+    text = (
+        f"{ax.get_title()}: a colour map of log10(std ratio) for depths {d[0]:g} to {d[-1]:g} "
+        f"and {xlabel} {s[0]:.3g} to {s[-1]:.3g}; blue vanishes, red explodes"
+    )
+    if deepest.size:
+        text += (
+            f"; at depth {d[-1]:g} the ratio spans 10^{deepest.min():.1f} to 10^{deepest.max():.1f}"
+        )
+    if critical_scale is not None:
+        text += f"; the theory's critical {xlabel} {critical_scale:.3g} is dashed"
+    return describe(fig, text + ".")
 
 
 # --------------------------------------------------------------------------- loss curves
@@ -550,6 +585,7 @@ def loss_curves(
     xlabel: str = "epoch",
     ylabel: str | None = None,
     title: str | None = None,
+    reference: Mapping[str, float] | None = None,
 ) -> Figure:
     """Loss (or another per-epoch metric) of several training runs.
 
@@ -565,6 +601,8 @@ def loss_curves(
     logy : bool
         Logarithmic y-axis.
     xlabel, ylabel, title : str
+    reference : mapping, optional
+        ``label -> value`` drawn as dotted horizontal lines (e.g. the chance loss ``ln 3``).
 
     Returns
     -------
@@ -595,13 +633,15 @@ def loss_curves(
     ax = axes[0, 0]
     for i, (values, name) in enumerate(zip(series, names, strict=True)):
         ax.plot(np.arange(1, len(values) + 1), values, color=color(i), lw=2, label=name)
+    for label, value in (reference or {}).items():
+        ax.axhline(float(value), color=PALETTE[7], ls=":", label=label)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel or metric)
     ax.set_title(title or f"Training {metric} per {xlabel}")
     ax.grid(True, alpha=0.3)
-    if any(n is not None for n in names):
+    if any(n is not None for n in names) or reference:
         ax.legend(fontsize=8)
     return fig
 
@@ -1686,4 +1726,408 @@ def std_by_depth_panels(
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- lectures 03 and 05
+
+
+__all__ += ["function_curves", "measured_vs_theory", "ratio_bars", "sample_histograms"]
+
+
+def _pair(value: Any, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if not (isinstance(value, tuple) and len(value) == 2):
+        raise ValueError(f"{name} must be a (measured, theory) pair; either may be None")
+    m, t = value
+    return (
+        None if m is None else _as_1d(m, f"{name} measured"),
+        None if t is None else _as_1d(t, f"{name} theory"),
+    )
+
+
+def measured_vs_theory(
+    x: Any,
+    panels: Mapping[str, Mapping[str, tuple[Any, Any]]],
+    *,
+    xlabel: str,
+    title: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    theory_x: Any = None,
+) -> Figure:
+    """Measured values (markers) against their theory (lines) over a common x, in panels.
+
+    Each panel is ``y-axis label -> {series label: (measured, theory)}``; either half of a pair
+    may be ``None``. A series keeps its colour and marker in every panel, so one panel per
+    quantity (e.g. ``Var(y)`` and ``E[y^2]`` of the same sums) can be read side by side.
+
+    Parameters
+    ----------
+    x : sequence
+        x values of the measured points (and of the theory unless ``theory_x`` is given).
+    panels : mapping
+        ``ylabel -> {label: (measured, theory)}`` with the same labels, in the same order, in
+        every panel.
+    xlabel, title : str
+    logx, logy : bool
+        Logarithmic axes (``logx and logy`` shows a power law as a straight line).
+    theory_x : sequence, optional
+        x values of the theory lines if they are drawn on a finer grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per panel; measured series are marker-only ``Line2D`` labelled with the series
+        label, theory series plain lines labelled ``"<label> (theory)"``.
+
+    Examples
+    --------
+    >>> fig = measured_vs_theory([1, 2, 4], {"Var(y)": {"iid": ([1.1, 1.9, 4.2], [1, 2, 4])}},
+    ...                          xlabel="n", logx=True, logy=True)
+    >>> len(fig.axes)
+    1
+    """
+    xv = _as_1d(x, "x")
+    xt = xv if theory_x is None else _as_1d(theory_x, "theory_x")
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty mapping ylabel -> {label: (measured, theory)}")
+    keys: list[str] | None = None
+    for ylabel, series in panels.items():
+        if not isinstance(series, Mapping) or not series:
+            raise ValueError(f"panels[{ylabel!r}] must be a non-empty mapping of series")
+        if keys is None:
+            keys = list(series)
+        elif list(series) != keys:
+            raise ValueError("every panel must have the same series labels in the same order")
+    assert keys is not None
+    markers = "osD^vP*X"
+    n = len(panels)
+    fig, axes = _new_figure(1, n, size=(6.0, 4.0) if n == 1 else (4.4 * n + 1.6, 3.8))
+    for ax, (ylabel, series) in zip(axes[0], panels.items(), strict=True):
+        for i, key in enumerate(keys):
+            m, t = _pair(series[key], f"panels[{ylabel!r}][{key!r}]")
+            if m is not None:
+                if len(m) != len(xv):
+                    raise ValueError(f"{key!r}: measured has {len(m)} values, x has {len(xv)}")
+                ax.plot(
+                    xv,
+                    m,
+                    linestyle="none",
+                    marker=markers[i % len(markers)],
+                    markersize=5,
+                    color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
+                    label=key,
+                )
+            if t is not None:
+                if len(t) != len(xt):
+                    raise ValueError(f"{key!r}: theory has {len(t)} values, x has {len(xt)}")
+                ax.plot(
+                    xt,
+                    t,
+                    linestyle="-",
+                    alpha=0.8,
+                    color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
+                    label=f"{key} (theory)",
+                )
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(
+            ylabel if n > 1 else (title or f"{ylabel}: measured vs theory"),
+            fontsize=10 if n > 1 else None,
+        )
+        ax.grid(True, alpha=0.3)
+        if n == 1:
+            ax.legend(fontsize=8)
+    if n > 1:
+        handles = [
+            Line2D(
+                [],
+                [],
+                linestyle="-",
+                marker=markers[i % len(markers)],
+                markersize=5,
+                color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
+                label=k,
+            )
+            for i, k in enumerate(keys)
+        ]
+        handles.append(Line2D([], [], linestyle="-", color="grey", label="lines: theory"))
+        handles.append(
+            Line2D([], [], linestyle="none", marker="o", color="grey", label="markers: measured")
+        )
+        fig.legend(handles=handles, loc="outside right center", fontsize=8)
+        fig.suptitle(title or "Measured vs theory")
+    return fig
+
+
+def sample_histograms(
+    samples: Mapping[str, Any],
+    densities: Mapping[str, tuple[Any, Any]] | None = None,
+    *,
+    bins: int = 80,
+    xlabel: str = "value",
+    title: str | None = None,
+) -> Figure:
+    """Overlaid density histograms of several samples, with exact densities drawn as lines.
+
+    Parameters
+    ----------
+    samples : mapping
+        ``label -> 1-D array`` (flattened if not 1-D); one semi-transparent histogram each.
+    densities : mapping, optional
+        ``label -> (t, pdf(t))``: exact densities to overlay, one line each.
+    bins : int
+        Bins per histogram.
+    xlabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; ``len(samples)`` histograms (``density=True``) and ``len(densities)`` lines.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.random.default_rng(0).normal(size=1000)
+    >>> fig = sample_histograms({"z": z}, {"N(0, 1)": (np.r_[-3:3:50j], np.exp(-np.r_[-3:3:50j] ** 2 / 2) / 2.5066)})
+    """
+    if not isinstance(samples, Mapping) or not samples:
+        raise ValueError("samples must be a non-empty mapping label -> array")
+    bins = _positive_int("bins", bins)
+    fig, axes = _new_figure(size=(6.0, 4.0))
+    ax = axes[0, 0]
+    for i, (label, values) in enumerate(samples.items()):
+        v = _to_numpy(values).ravel()
+        ax.hist(v, bins=bins, density=True, alpha=0.5, color=color(i), label=label)
+    for j, (label, pair) in enumerate((densities or {}).items()):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ValueError(f"densities[{label!r}] must be a (t, pdf) pair")
+        t, p = _as_1d(pair[0], "t"), _as_1d(pair[1], "pdf")
+        if len(t) != len(p):
+            raise ValueError(f"densities[{label!r}]: t and pdf lengths differ")
+        ax.plot(
+            t, p, color=_LINE_COLOURS[(j + len(samples)) % len(_LINE_COLOURS)], lw=2, label=label
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.set_title(title or "Samples and their densities")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def function_curves(
+    x: Any,
+    curves: Mapping[str, Any],
+    *,
+    points: Mapping[str, tuple[Any, Any]] | None = None,
+    xlabel: str = "x",
+    ylabel: str = "f(x)",
+    title: str | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> Figure:
+    """Several functions of one variable on a shared x grid, with optional marked points.
+
+    Parameters
+    ----------
+    x : sequence
+        The grid.
+    curves : mapping
+        ``label -> f(x)`` values, one line each (the label ``"identity"`` is drawn dotted).
+    points : mapping, optional
+        ``label -> (xs, ys)`` marked as dots (e.g. ``f(+-1) = +-1``).
+    xlabel, ylabel, title : str
+    ylim : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with ``len(curves)`` lines and ``len(points)`` marker series.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.linspace(-3, 3, 61)
+    >>> fig = function_curves(u, {"tanh(x)": np.tanh(u), "identity": u})
+    """
+    xv = _as_1d(x, "x")
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError("curves must be a non-empty mapping label -> values")
+    fig, axes = _new_figure(size=(6.0, 4.0))
+    ax = axes[0, 0]
+    for i, (label, y) in enumerate(curves.items()):
+        yv = _as_1d(y, f"curves[{label!r}]")
+        if len(yv) != len(xv):
+            raise ValueError(f"curves[{label!r}] has {len(yv)} values, x has {len(xv)}")
+        ls = ":" if label == "identity" else "-"
+        ax.plot(xv, yv, ls, color=_LINE_COLOURS[i % len(_LINE_COLOURS)], label=label)
+    for j, (label, (px, py)) in enumerate((points or {}).items()):
+        ax.plot(
+            _as_1d(px, "points x"),
+            _as_1d(py, "points y"),
+            "o",
+            color=_LINE_COLOURS[(len(curves) + j) % len(_LINE_COLOURS)],
+            label=label,
+        )
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or f"{ylabel} against {xlabel}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def ratio_bars(
+    values: Mapping[str, float],
+    *,
+    reference: float | None = None,
+    reference_label: str = "theory",
+    ylabel: str = "ratio",
+    title: str | None = None,
+) -> Figure:
+    """One bar per named value, with a dashed horizontal reference line.
+
+    Parameters
+    ----------
+    values : mapping
+        ``label -> number``; bars in the mapping's order, one palette colour each.
+    reference : float, optional
+        Height of the dashed line (e.g. the theory shared by the symmetric cases).
+    reference_label, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with ``len(values)`` bars labelled on the x-axis.
+
+    Examples
+    --------
+    >>> fig = ratio_bars({"normal": 0.502, "shifted": 1.04}, reference=0.5)
+    """
+    if not isinstance(values, Mapping) or not values:
+        raise ValueError("values must be a non-empty mapping label -> number")
+    heights = [float(v) for v in values.values()]
+    fig, axes = _new_figure(size=(6.0, 4.0))
+    ax = axes[0, 0]
+    ax.bar(range(len(heights)), heights, color=[color(i) for i in range(len(heights))])
+    if reference is not None:
+        ax.axhline(float(reference), color=PALETTE[7], ls="--", label=reference_label)
+        ax.legend(fontsize=8)
+    ax.set_xticks(range(len(heights)), list(values), rotation=15, fontsize=8)
+    ax.set_xlabel("case")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or ylabel)
+    return fig
+
+
+# --------------------------------------------------------------------------- lecture 02: training runs
+
+__all__ += ["start_losses"]
+
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def start_losses(
+    results: Mapping[str, Mapping[str, Any]],
+    *,
+    reference: float | None = None,
+    reference_label: str = "ln 2 (chance)",
+    ylim: tuple[float, float] = (1e-3, 20.0),
+    title: str | None = None,
+) -> Figure:
+    """Training loss per step of several starts, none of them hidden.
+
+    Draws the ``history.loss`` of every entry of
+    :func:`course_utils.symmetry.compare_starts`'s result on a log axis, each run with its own
+    colour, line style and width (earlier runs drawn wider, so a later run lying exactly on top
+    leaves an edge of the earlier one visible), and says so in the legend when two curves
+    coincide (largest difference below 0.1 % of the loss). A run that diverged (``history`` is
+    ``None``) gets a cross at the top of the axis at the step where its loss stopped being
+    finite and a legend entry saying so. Losses are clipped to ``ylim`` (the legend says when).
+
+    Parameters
+    ----------
+    results : mapping
+        ``name -> {"history": object with .loss or None, "diverged_at": int or None}``.
+    reference : float, optional
+        A dashed horizontal line (e.g. ``math.log(2)``, the loss of ``p = 1/2``).
+    reference_label : str
+    ylim : (float, float)
+        Positive y-range; losses are clipped into it.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, log-scaled y, one legend entry per run (and one for the reference).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> fig = start_losses({"a": {"history": NS(loss=np.full(5, 0.69)), "diverged_at": None},
+    ...                     "b": {"history": None, "diverged_at": 2}}, reference=0.693)
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise ValueError("results must be a non-empty mapping name -> compare_starts entry")
+    lo, hi = (float(v) for v in ylim)
+    if not 0 < lo < hi:
+        raise ValueError(f"ylim must satisfy 0 < low < high, got {ylim!r}")
+    curves: dict[str, np.ndarray] = {}
+    diverged: dict[str, int] = {}
+    for name, entry in results.items():
+        if not isinstance(entry, Mapping) or "history" not in entry:
+            raise ValueError(f"results[{name!r}] must be a mapping with a 'history' key")
+        if entry["history"] is None:
+            step = entry.get("diverged_at")
+            if step is None:
+                raise ValueError(f"results[{name!r}] has no history and no 'diverged_at' step")
+            diverged[name] = int(step)
+        else:
+            curves[name] = np.asarray(entry["history"].loss, dtype=np.float64)
+    n_steps = max((len(v) for v in curves.values()), default=max(diverged.values(), default=0) + 1)
+    fig, axes = _new_figure(size=(7.0, 4.2))
+    ax = axes[0, 0]
+    names = list(results)
+    widths = np.linspace(4.0, 1.5, max(len(names), 2))
+    summary = []
+    for i, name in enumerate(names):
+        c = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        if name in diverged:
+            step = diverged[name]
+            ax.plot([step], [hi], marker="X", markersize=11, color=c, markeredgecolor="black",
+                    linestyle="none", clip_on=False, label=f"{name}: diverged at step {step}")  # fmt: skip
+            summary.append(f"{name} diverged at step {step}")
+            continue
+        loss = curves[name]
+        label = name
+        under = [
+            other
+            for other in names[:i]
+            if other in curves
+            and len(curves[other]) == len(loss)
+            and np.max(np.abs(curves[other] - loss) / np.maximum(np.abs(loss), 1e-12)) < 1e-3
+        ]
+        if under:
+            label += f" (on top of {', '.join(under)})"
+        if loss.min() < lo or loss.max() > hi:
+            label += " (clipped)"
+        ax.plot(np.arange(len(loss)), np.clip(loss, lo, hi), color=c,
+                ls=_LINE_STYLES[i % len(_LINE_STYLES)], lw=float(widths[i]), label=label)  # fmt: skip
+        summary.append(f"{name} {loss[0]:.3g} to {loss[-1]:.3g}")
+    if reference is not None:
+        ax.axhline(float(reference), color="black", ls=":", lw=1, label=reference_label)
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    ax.set_xlim(0, max(n_steps - 1, 1))
+    ax.set_xlabel("gradient-descent step")
+    ax.set_ylabel("training loss")
+    ax.set_title(title or "Training loss from several starts")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    describe(fig, f"{ax.get_title()}. Loss per step, log axis: " + "; ".join(summary) + ".")
     return fig

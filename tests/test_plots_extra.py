@@ -176,3 +176,101 @@ def test_truncated_normal_figure_renders_target_density():
     _render(fig)
     y = fig.axes[0].lines[0].get_ydata()
     assert max(y) == pytest.approx(8 / math.sqrt(2 * math.pi), rel=1e-3)
+
+
+# ------------------------------------------------------------------------ lectures 03 and 05
+
+
+def test_measured_vs_theory_panels_share_series_and_check_lengths():
+    x = [4, 16, 64]
+    panels = {
+        "Var(y)": {"iid": ([4.1, 15.8, 64.5], [4, 16, 64]), "shared": ([15, 260, 4100], None)},
+        "E[y^2]": {"iid": ([4.1, 15.8, 64.5], [4, 16, 64]), "shared": (None, [16, 256, 4096])},
+    }
+    fig = plots.measured_vs_theory(x, panels, xlabel="n", title="t", logx=True, logy=True)
+    _render(fig)
+    assert len(fig.axes) == 2 and fig.legends  # one figure-level legend for both panels
+    left, right = fig.axes
+    assert left.get_xscale() == "log" and left.get_yscale() == "log"
+    # the same series has the same colour in both panels; theory lines sit on the given values
+    colours = [[ln.get_color() for ln in ax.lines] for ax in fig.axes]
+    assert colours[0][0] == colours[1][0] and colours[0][2] == colours[1][2]
+    np.testing.assert_array_equal(left.lines[1].get_ydata(), [4, 16, 64])
+    single = plots.measured_vs_theory(
+        x, {"Var(y)": {"iid": ([4, 16, 64], [4, 16, 64])}}, xlabel="n", title="one panel"
+    )
+    _render(single)
+    assert single.axes[0].get_title() == "one panel" and single.axes[0].get_legend()
+    with pytest.raises(ValueError, match="same series labels"):
+        plots.measured_vs_theory(x, {"a": {"p": (x, x)}, "b": {"q": (x, x)}}, xlabel="n")
+    with pytest.raises(ValueError, match="measured has 2 values"):
+        plots.measured_vs_theory(x, {"a": {"p": ([1, 2], None)}}, xlabel="n")
+    with pytest.raises(ValueError, match="pair"):
+        plots.measured_vs_theory(x, {"a": {"p": [1, 2, 3]}}, xlabel="n")
+
+
+def test_sample_histograms_are_normalized_densities():
+    """Each histogram is a density: bar heights times widths sum to 1 (exact up to rounding)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=5000), rng.uniform(-1, 1, size=5000)
+    t = np.linspace(-1, 1, 11)
+    fig = plots.sample_histograms(
+        {"a": a, "b": b},
+        {"U(-1, 1)": (t, np.full(11, 0.5))},
+        bins=40,
+        xlabel="w",
+        title="two samples",
+    )
+    _render(fig)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2 * 40
+    total = sum(p.get_height() * p.get_width() for p in ax.patches)
+    assert total == pytest.approx(2.0, rel=1e-9)  # two densities, each integrating to 1
+    assert len(ax.lines) == 1
+    with pytest.raises(ValueError, match="pair"):
+        plots.sample_histograms({"a": a}, {"bad": t})
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.sample_histograms({})
+
+
+def test_function_curves_draw_each_curve_and_marked_points():
+    u = np.linspace(-2, 2, 41)
+    fig = plots.function_curves(
+        u,
+        {"tanh(x)": np.tanh(u), "identity": u},
+        points={"f(0) = 0": ([0.0], [0.0])},
+        ylim=(-2, 2),
+        title="t",
+    )
+    _render(fig)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 and ax.get_ylim() == (-2.0, 2.0)
+    assert ax.lines[1].get_linestyle() == ":"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), np.tanh(u))
+    with pytest.raises(ValueError, match="41"):
+        plots.function_curves(u, {"short": u[:5]})
+
+
+def test_ratio_bars_heights_and_reference_line():
+    fig = plots.ratio_bars(
+        {"normal": 0.502, "shifted": 1.04}, reference=0.5, ylabel="ratio", title="t"
+    )
+    _render(fig)
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [0.502, 1.04]
+    assert ax.lines[0].get_ydata()[0] == 0.5
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["normal", "shifted"]
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.ratio_bars({})
+
+
+def test_loss_curves_reference_line_and_std_by_depth_integer_ticks():
+    fig = plots.loss_curves({"a": [1.1, 0.5, 0.2]}, reference={"chance: ln 3": math.log(3)})
+    _render(fig)
+    ax = fig.axes[0]
+    assert ax.lines[1].get_ydata()[0] == pytest.approx(math.log(3))
+    assert "chance: ln 3" in [t.get_text() for t in ax.get_legend().get_texts()]
+    fig = plots.std_by_depth({"s": [1.0, 0.9, 0.8, 0.7, 0.6]}, title="t")
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 5]
+    assert ticks and all(float(t).is_integer() for t in ticks)
