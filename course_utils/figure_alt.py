@@ -26,7 +26,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["MAX_LENGTH", "describe", "description", "install_ipython_formatters"]
+import numpy as np
+
+__all__ = ["MAX_LENGTH", "describe", "description", "install_ipython_formatters", "summarize"]
 
 MAX_LENGTH = 600
 """Longest description kept (screen readers read alt text in one go; keep it short)."""
@@ -78,6 +80,60 @@ def description(fig: Any) -> str | None:
     return getattr(fig, _ATTRIBUTE, None)
 
 
+def _num(x: float) -> str:
+    if not np.isfinite(x):
+        return "nan" if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
+
+
+def _axes_sentence(ax: Any) -> str:
+    """One sentence about one axes: its title, what is plotted against what, and the series."""
+    title = ax.get_title() or ""
+    xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
+    scale = " (log scale)" if ax.get_yscale() == "log" else ""
+    head = title or "panel"
+    if xlabel or ylabel:
+        head += f": {ylabel or 'value'}{scale} against {xlabel or 'x'}"
+    parts = []
+    lines = [ln for ln in ax.get_lines() if ln.get_visible()]
+    named = [ln for ln in lines if not str(ln.get_label()).startswith("_")]
+    for ln in (named or lines)[:6]:
+        y = np.asarray(ln.get_ydata(), dtype=float).ravel()
+        y = y[np.isfinite(y)]
+        if y.size == 0:
+            continue
+        label = ln.get_label() if not str(ln.get_label()).startswith("_") else "a line"
+        if y.size == 1 or np.allclose(y, y[0]):
+            parts.append(f"{label} at {_num(y[0])}")
+        else:
+            parts.append(f"{label} from {_num(y[0])} to {_num(y[-1])}")
+    if len(named or lines) > 6:
+        parts.append(f"{len(named or lines) - 6} more lines")
+    if ax.patches and not lines:
+        parts.append("a histogram or bars")
+    if ax.images:
+        parts.append("a colour map")
+    elif ax.collections and not lines:
+        parts.append("markers or regions")
+    return head + ("; " + ", ".join(parts) if parts else "")
+
+
+def summarize(fig: Any) -> str:
+    """A plain description read off a figure's content: its title, then per panel the axis
+    labels and each labelled line's first and last values (at most eight panels)."""
+    axes = [ax for ax in fig.get_axes() if ax.get_visible() and ax.axison]
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    sentences = [suptitle] if suptitle else []
+    if len(axes) > 8:
+        titles = [ax.get_title() for ax in axes if ax.get_title()]
+        sentences.append(
+            f"{len(axes)} panels" + (f" ({titles[0]} to {titles[-1]})" if titles else "")
+        )
+        axes = axes[:2]
+    sentences += [_axes_sentence(ax) for ax in axes]
+    return ". ".join(s.rstrip(".") for s in sentences if s) + "." if sentences else "A figure."
+
+
 def _png_printer(previous: Any):
     from IPython.core.pylabtools import print_figure
 
@@ -85,9 +141,14 @@ def _png_printer(previous: Any):
 
     def printer(fig: Any) -> Any:
         data = base(fig)
-        text = description(fig)
-        if data is None or text is None:
+        if data is None:
             return data
+        text = description(fig)
+        if text is None:
+            try:
+                text = _clean(summarize(fig))
+            except Exception:  # noqa: BLE001 - a description must never break a display
+                text = "A figure (no description could be derived)."
         return data, {"alt": text}
 
     setattr(printer, _MARK, True)

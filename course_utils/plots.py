@@ -338,7 +338,7 @@ def layer_histograms(
         )
     return describe(
         fig,
-        f"{fig._suptitle.get_text()}: histograms of the {quantity} in {n_cols} layers "
+        f"{fig.get_suptitle()}: histograms of the {quantity} in {n_cols} layers "
         f"({range_note}). " + "; ".join(per_row) + ".",
     )
 
