@@ -53,7 +53,22 @@ def test_kernel_output_carries_the_description_as_alt_text_and_plain_text():
     assert described.metadata["image/png"]["alt"] == "A line rising from 1 to 2."
     assert described.data["text/plain"] == "A line rising from 1 to 2."
     assert "image/png" in described.data
-    assert "alt" not in bare.metadata.get("image/png", {})
+    # an undescribed figure still gets an alt text, read off its content (its one line)
+    assert bare.metadata["image/png"]["alt"] == "panel; a line from 2 to 1."
     assert bare.data["text/plain"].startswith("<Figure size")
     (again,) = nb.cells[1].outputs
     assert again.metadata["image/png"]["alt"] == "A line rising from 1 to 2."
+
+
+def test_summary_reads_titles_labels_and_series_off_the_axes():
+    from course_utils.figure_alt import summarize
+
+    fig = Figure()
+    fig.suptitle("Depth")
+    ax = fig.subplots()
+    ax.plot([1, 2, 3], [1.0, 0.5, 0.25], label="glorot")
+    ax.plot([1, 2, 3], [1.0, 1.0, 1.0], label="he")
+    ax.set(title="std by layer", xlabel="layer", ylabel="std", yscale="log")
+    assert summarize(fig) == (
+        "Depth. std by layer: std (log scale) against layer; glorot from 1 to 0.25, he at 1."
+    )
