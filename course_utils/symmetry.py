@@ -69,6 +69,9 @@ __all__ = [
     "two_layer_train",
     "teacher_task",
     "compare_starts",
+    "DivergedError",
+    "min_unit_cosine",
+    "gradients_over_seeds",
 ]
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "linear")
@@ -107,6 +110,14 @@ def _labels_column(name: str, y: Any, n: int) -> np.ndarray:
     if not np.all((arr == 0) | (arr == 1)):
         raise ValueError(f"{name} must contain only the labels 0 and 1")
     return arr[:, None]
+
+
+class DivergedError(FloatingPointError):
+    """Raised by :func:`train` when the loss stops being finite; ``step`` is where it happened."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"loss is not finite at step {step}; lower lr")
+        self.step = int(step)
 
 
 # --------------------------------------------------------------------------- the network
@@ -367,7 +378,7 @@ def train(
     for t in range(steps + 1):
         value, grads, acts = loss_and_gradients(net, x, yc, exact=exact)
         if not np.isfinite(value):
-            raise FloatingPointError(f"loss is not finite at step {t}; lower lr")
+            raise DivergedError(t)
         loss[t] = value
         acc[t] = float(np.mean((acts[-1].ravel() > 0.5) == (yc == 1)))
         if test_acc is not None:
@@ -455,6 +466,96 @@ def count_distinct_units(w: Any, *, tol: float = 0.0) -> int:
         if not any(np.max(np.abs(c - r), initial=0.0) <= tol for r in reps):
             reps.append(c)
     return len(reps)
+
+
+def min_unit_cosine(w: Any, b: Any = None) -> float:
+    """How alike the units of a layer are, independently of the scale: the smallest cosine
+    similarity between the incoming weight vectors of any two units.
+
+    Unit ``j`` is column ``j`` of ``W`` (``in_out`` layout), extended by ``b_j`` when ``b`` is
+    given. Clones give 1.0; units that share a large common value with a small spread around it
+    (``0.5 + 1e-3 * noise``) give a value just below 1, whatever the absolute size of the noise;
+    independent zero-mean draws give values spread over ``[-1, 1]``. Two zero vectors count as
+    equal (cosine 1), a zero vector and a non-zero one as orthogonal (cosine 0).
+
+    .. math:: \\min_{j \\neq k} \\frac{u_j \\cdot u_k}{\\lVert u_j \\rVert \\lVert u_k \\rVert}
+
+    Parameters
+    ----------
+    w : array_like, shape (fan_in, fan_out), fan_out >= 2
+    b : array_like, shape (fan_out,), optional
+
+    Returns
+    -------
+    float in [-1, 1]
+
+    Examples
+    --------
+    >>> min_unit_cosine(np.full((3, 4), 0.5))
+    1.0
+    >>> min_unit_cosine(np.array([[1.0, -1.0], [0.0, 0.0]]))
+    -1.0
+    """
+    u = _as_matrix("w", w).astype(np.float64, copy=False)
+    if b is not None:
+        b = _as_matrix("b", b, dims=1).astype(np.float64, copy=False)
+        if b.shape[0] != u.shape[1]:
+            raise ValueError(f"b must have {u.shape[1]} entries (one per unit), got {b.shape[0]}")
+        u = np.vstack([u, b[None, :]])
+    if u.shape[1] < 2:
+        raise ValueError(f"w must have at least two units (columns), got {u.shape[1]}")
+    norms = np.linalg.norm(u, axis=0)
+    zero = norms == 0
+    unit = u / np.where(zero, 1.0, norms)
+    cos = unit.T @ unit
+    both_zero = zero[:, None] & zero[None, :]
+    cos = np.where(both_zero, 1.0, cos)
+    off = ~np.eye(u.shape[1], dtype=bool)
+    return float(np.clip(cos[off].min(), -1.0, 1.0))
+
+
+def gradients_over_seeds(
+    widths: Sequence[int],
+    scheme: str | Callable[..., np.ndarray],
+    x: Any,
+    y: Any,
+    seeds: Sequence[int],
+    *,
+    hidden: str = "relu",
+    **scheme_kwargs: Any,
+) -> list[np.ndarray]:
+    """Weight gradients at initialization of many independently drawn networks, pooled per layer.
+
+    A small network has few weights per layer (``2-10-5-1``: 20, 50 and 5), too few for a
+    histogram; the distribution of ``dL/dW_l`` over random starts shows up when the gradients of
+    ``len(seeds)`` networks, each ``init_mlp(widths, scheme, default_rng(seed))``, are pooled.
+
+    Returns
+    -------
+    list of 1-D arrays
+        Entry ``l`` holds the ``len(seeds) * n_(l-1) * n_l`` entries of ``dL/dW_(l+1)``.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 1.0], [1.0, 0.0]]); y = [0, 1]
+    >>> [g.size for g in gradients_over_seeds([2, 3, 1], "he_normal", x, y, range(4))]
+    [24, 12]
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must contain at least one seed")
+    pooled: list[list[np.ndarray]] = []
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seeds must be ints, got {seed!r}")
+        net = init_mlp(widths, scheme, np.random.default_rng(int(seed)), hidden=hidden,
+                       **scheme_kwargs)  # fmt: skip
+        _, grads, _ = loss_and_gradients(net, x, y)
+        if not pooled:
+            pooled = [[] for _ in grads.weights]
+        for acc, g in zip(pooled, grads.weights, strict=True):
+            acc.append(np.ravel(g))
+    return [np.concatenate(parts) for parts in pooled]
 
 
 def collapse_clones(net: MLP, *, tol: float = 0.0) -> MLP:
@@ -620,7 +721,9 @@ def compare_starts(
     -------
     dict
         ``name -> {"logit_std": float, "grad_norm_1": float, "history": History or None,
-        "error": str or None}``.
+        "error": str or None, "diverged_at": int or None, "net": MLP or None}``; ``net`` is the
+        trained network (``None`` when the run diverged), ``diverged_at`` the step whose loss
+        was not finite.
 
     Examples
     --------
@@ -628,7 +731,7 @@ def compare_starts(
     >>> out = compare_starts([4, 8, 1], {"lecun": ("lecun_normal", {})}, x, y,
     ...                      hidden="tanh", lr=0.1, steps=5)
     >>> sorted(out["lecun"]), out["lecun"]["error"]
-    (['error', 'grad_norm_1', 'history', 'logit_std'], None)
+    (['diverged_at', 'error', 'grad_norm_1', 'history', 'logit_std', 'net'], None)
     """
     if not isinstance(starts, dict) or not starts:
         raise ValueError("starts must be a non-empty dict name -> (scheme, kwargs)")
@@ -648,10 +751,13 @@ def compare_starts(
                 "grad_norm_1": float(np.linalg.norm(grads.weights[0])),
                 "history": None,
                 "error": None,
+                "diverged_at": None,
+                "net": None,
             }
             try:
-                entry["history"] = train(net, x, y, lr=lr, steps=steps)[1]
-            except FloatingPointError as err:
+                entry["net"], entry["history"] = train(net, x, y, lr=lr, steps=steps)
+            except DivergedError as err:
                 entry["error"] = str(err)
+                entry["diverged_at"] = err.step
         results[name] = entry
     return results

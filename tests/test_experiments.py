@@ -192,3 +192,66 @@ def test_init_diagnostics_glorot_over_he_is_exact_product():
     )
     assert math.isclose(d["glorot_normal"][0] / d["he_normal"][0], expected, rel_tol=1e-5)
     assert d["glorot_normal"][1] < d["he_normal"][1]
+
+
+def test_landscape_ridges_and_descent_budget_on_lecture_00():
+    """Lecture 00: the three minima contract at nearly the same rate (0.73-0.74 per step); the
+    geometric phase from the start's distance predicts A's step count, while B, which starts
+    0.09 from a ridge where the slope is small, takes about ten steps more."""
+    from course_utils import plots
+    from course_utils.experiments import descent_budget, landscape_ridges
+
+    ridges = landscape_ridges(plots.landscape_grad, -6.0, 6.0)
+    assert ridges.size == 3
+    np.testing.assert_allclose(np.abs(plots.landscape_grad(ridges)), 0.0, atol=1e-9)
+    curv = 0.12 - 2.56 * np.sin(1.6 * ridges)
+    assert np.all(curv < 0)  # maxima
+
+    def hess(w):
+        return 0.12 - 2.56 * np.sin(1.6 * w)
+
+    r = {
+        k: descent_budget(plots.landscape_grad, hess, w0)
+        for k, w0 in plots.LANDSCAPE_STARTS.items()
+    }
+    for k, v in r.items():
+        path, n = plots.gradient_descent_1d(plots.landscape_grad, plots.LANDSCAPE_STARTS[k])
+        assert v["steps"] == n and v["w_star"] == path[-1]
+        assert 0.73 < v["rate"] < 0.75
+    assert abs(r["A"]["extra_steps"]) < 1.0
+    assert r["B"]["extra_steps"] > 8 > r["C"]["extra_steps"]
+    assert r["B"]["start_slope"] < 0.25 < r["C"]["start_slope"]
+    # exact parabola: the geometric count is the answer up to rounding up
+    q = descent_budget(lambda w: 2 * w, lambda w: 2.0, 1.0, lr=0.25, tol=1e-3)
+    assert q["steps"] == math.ceil(q["geometric_steps"])
+    with pytest.raises(ValueError, match="lo must be below hi"):
+        landscape_ridges(plots.landscape_grad, 1.0, 0.0)
+
+
+def test_first_step_below():
+    from course_utils.experiments import first_step_below
+
+    assert first_step_below([0.7, 0.69, 0.5], 0.6) == 2
+    assert first_step_below(np.full(3, 0.7), 0.6) is None
+    assert first_step_below([0.1], 0.6) == 0
+
+
+def test_backward_factors_predict_the_measured_gradient_growth():
+    """The measured factor n Var(W) E[f'^2] of each layer equals the ratio of the back-propagated
+    mean squares up to the sampling error of a 500-unit layer; for saturated tanh (sigma = 1) the
+    mean f'^2 is small but the factor is ~12: the gradient explodes through saturation."""
+    from course_utils.experiments import backward_factors
+    from course_utils.network import backward, forward, init_weights
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 500))
+    weights = init_weights([500] * 6, "random_normal", rng, std=1.0)
+    trace = forward(x, weights, "tanh")
+    grads = backward(trace, weights, "tanh", rng.standard_normal((200, 500)))
+    factor, slope_sq = backward_factors(weights, trace.pre_activations, "tanh")
+    ms = np.array([np.mean(np.square(g)) for g in grads.activations])
+    # E[g_(l-1)^2] / E[g_l^2] for l = 2..5 against the factor of layer l
+    np.testing.assert_allclose(ms[:-1] / ms[1:], factor[1:], rtol=0.1)
+    assert np.all(slope_sq < 0.05) and np.all(factor > 8)
+    with pytest.raises(ValueError, match="same length"):
+        backward_factors(weights, trace.pre_activations[:2], "tanh")

@@ -11,13 +11,18 @@ import torch
 from course_utils.data import circles
 from course_utils.symmetry import (
     MLP,
+    DivergedError,
     accuracy,
     bce_loss,
     collapse_clones,
+    compare_starts,
     count_distinct_units,
     forward_pass,
+    gradients_over_seeds,
     init_mlp,
     loss_and_gradients,
+    min_unit_cosine,
+    teacher_task,
     train,
     two_layer_gradients,
     two_layer_train,
@@ -182,3 +187,68 @@ def test_collapsed_network_computes_the_same_function_after_training():
         )
     with pytest.raises(ValueError, match="not made of clones"):
         collapse_clones(init_mlp([2, 4, 1], "he_normal", 0))
+
+
+def test_min_unit_cosine_measures_noise_relative_to_the_shared_value():
+    """Clones give exactly 1; 0.5 + 1e-3 noise stays within ~1e-5 of 1 (the noise is tiny
+    relative to 0.5), while 1e-3 * randn with the same noise and no shared value is as spread
+    as any zero-mean draw: the cosine does not depend on the absolute size of the noise."""
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((3, 10))
+    assert min_unit_cosine(np.full((3, 10), 0.5)) == 1.0
+    near = min_unit_cosine(0.5 + 1e-3 * noise)
+    assert 1 - 1e-4 < near < 1.0
+    tiny, big = min_unit_cosine(1e-3 * noise), min_unit_cosine(noise)
+    assert tiny == pytest.approx(big, abs=1e-12)
+    assert tiny < 0.0  # ten random directions in 3-D: some pair points away from the other
+    # the bias is part of a unit's vector; zero vectors count as equal
+    assert min_unit_cosine(np.zeros((2, 3)), np.zeros(3)) == 1.0
+    assert min_unit_cosine(np.array([[1.0, 1.0]]), np.array([1.0, -1.0])) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="two units"):
+        min_unit_cosine(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="b must have"):
+        min_unit_cosine(np.ones((3, 2)), np.ones(3))
+
+
+def test_gradients_over_seeds_pool_independent_networks():
+    x, y, _, _ = circles(np.random.default_rng(1))
+    pooled = gradients_over_seeds([2, 10, 5, 1], "he_normal", x, y, range(5))
+    assert [g.size for g in pooled] == [5 * 20, 5 * 50, 5 * 5]
+    _, g3, _ = loss_and_gradients(
+        init_mlp([2, 10, 5, 1], "he_normal", np.random.default_rng(3)), x, y
+    )
+    np.testing.assert_array_equal(pooled[1][150:200], g3.weights[1].ravel())
+    zeros = gradients_over_seeds([2, 10, 5, 1], "zeros", x, y, [0, 1])
+    assert all(np.all(g == 0) for g in zeros)
+    with pytest.raises(ValueError, match="seeds"):
+        gradients_over_seeds([2, 3, 1], "he_normal", x, y, [])
+    with pytest.raises(TypeError, match="seeds"):
+        gradients_over_seeds([2, 3, 1], "he_normal", x, y, [0.5])
+
+
+def test_compare_starts_reports_divergence_step_and_trained_net():
+    x, y = teacher_task(7, n=64)
+    out = compare_starts(
+        [50] * 11 + [1],
+        {"huge": ("random_normal", {"std": 1.0}), "he": ("he_normal", {})},
+        x,
+        y,
+        hidden="relu",
+        lr=0.1,
+        steps=5,
+    )
+    huge, he = out["huge"], out["he"]
+    assert huge["history"] is None and huge["net"] is None
+    assert isinstance(huge["diverged_at"], int) and f"step {huge['diverged_at']}" in huge["error"]
+    assert he["diverged_at"] is None and he["error"] is None
+    # the returned net is the trained one: its loss is the history's last entry
+    loss, _, _ = loss_and_gradients(he["net"], x, y)
+    assert loss == pytest.approx(he["history"].loss[-1], rel=1e-12)
+
+
+def test_train_raises_diverged_error_with_its_step():
+    x, y = teacher_task(7, n=64)
+    net = init_mlp([50] * 11 + [1], "random_normal", 0, std=1.0)
+    with pytest.raises(DivergedError) as info:
+        train(net, x, y, lr=0.1, steps=5)
+    assert isinstance(info.value, FloatingPointError) and info.value.step >= 1
