@@ -1,58 +1,71 @@
-"""Grade submitted notebooks: execute each in a fresh kernel, call the graded names there on
-inputs drawn now, judge the plain results here.
+"""Grade submitted notebooks: each runs in its own sandbox; the verdict is computed here.
 
-Guarantees
-----------
-* The submission file is only read, never written; the kernel runs in an empty temporary folder.
-* Student code runs only in the kernel (a separate process). The kernel receives the harness as
-  source text read from this package's files, so patching ``numpy`` or ``course_utils.grading``
-  inside the notebook does not change how results are judged: the verdict is computed in this
-  process, with this process's numpy, from arrays and numbers sent back as JSON (no pickle).
-* Inputs (shapes, seeds, numbers) are drawn at grading time from a generator seeded by
-  ``os.urandom``, so a notebook cannot be tuned to them.
-* Per-cell and whole-notebook time limits, a per-call limit inside the kernel, outputs dropped
-  past a cap, errors in one cell do not stop later cells. A kernel that dies is restarted (up to
-  twice) with the offending cell skipped, so work before and after it still counts.
+Two halves:
+
+* **The grader** (:func:`grade_submission`, :func:`grade_paths`) reads a submission safely (no
+  symlinks, regular files only, a size cap), decides which exercise it is, draws the hidden inputs
+  from ``os.urandom``, starts a *worker* in a bubblewrap sandbox (:mod:`.sandbox`) and judges the
+  plain JSON answers the worker streams back (:func:`.judge.judge`). Student code never runs in
+  the grader's process, and nothing the kernel prints reaches the grader's terminal.
+* **The worker** (:func:`worker_main`, ``python -m course_utils.grading.runner``) runs inside the
+  sandbox: it drops to an unprivileged uid, applies resource limits, starts a Jupyter kernel with
+  ``jupyter_client``'s public API, executes the notebook's code cells, then the harness for each
+  question, and writes one capped JSON line per event to its stdout (kernels get ``/dev/null``).
+
+One bad cell costs only that cell: a cell past its time is interrupted; a cell still busy a few
+seconds after the interrupt (a bare ``except:`` that swallows it) or one that kills its kernel is
+skipped on a fresh kernel. The notebook's deadline keeps a reserve for the graded calls, so a
+slow notebook still gets its functions graded.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
-import copy
 import json
-import math
 import os
+import queue
 import re
 import secrets
+import shutil
+import stat
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import numpy as np
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
 
-from course_utils.grading import harness
+from course_utils.grading import harness, sandbox
 from course_utils.grading.checks import Call, QuestionResult
 from course_utils.grading.judge import judge, request_for
 from course_utils.grading.registry import Question, exercises, questions_for
 
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 MAX_NOTES = 8
-MAX_KERNELS = 5  # a kernel that dies is restarted with the offending cell skipped
+MAX_KERNELS = 5  # a kernel that dies (or is killed) is restarted with the offending cell skipped
+MAX_FILE_BYTES = 20 * 2**20  # a submission larger than this is refused
+MAX_LINE_BYTES = 96 * 2**20  # one worker event (a question's answer with its arrays)
+MAX_WORKER_BYTES = 512 * 2**20  # everything a worker may send
+MAX_MESSAGE = 400  # characters of one message in the reports
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 @dataclass
 class Limits:
-    """Time and size limits for one submission."""
+    """Time, size and resource limits for one submission."""
 
     cell_timeout: float = 60.0
     notebook_timeout: float = 300.0
     call_timeout: float = 10.0
     output_chars: int = 2_000_000
+    interrupt_grace: float = 3.0  # a cell still busy this long after the interrupt is killed
+    memory_bytes: int = 8 * 2**30  # address space per sandboxed process
+    file_bytes: int = 256 * 2**20  # largest file a sandboxed process may write
+    processes: int = 512  # processes + threads of the sandbox's uid (root grader only)
+    startup: float = 60.0  # kernel start allowance on top of the notebook's time
 
 
 @dataclass
@@ -81,6 +94,12 @@ class SubmissionReport:
         }
 
 
+def clean(text: Any, limit: int = MAX_MESSAGE) -> str:
+    """``text`` as one printable line: control characters dropped, at most ``limit`` chars."""
+    s = _CONTROL.sub("", str(text).replace("\n", " ").replace("\t", " "))
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
 def harness_cell_source(request: dict) -> str:
     """Code for the kernel: load the harness from source text, run one question, publish."""
     return (
@@ -92,13 +111,67 @@ def harness_cell_source(request: dict) -> str:
     )
 
 
-def identify_exercise(nb: Any, path: Path) -> str | None:
-    """``metadata.course.exercise`` if it names a known exercise, else from the file name."""
+# ================================================================================================
+# reading a submission
+# ================================================================================================
+def read_submission(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, str | None]:
+    """``(notebook, None)`` or ``(None, reason)``. Never follows a symlink, never blocks on a FIFO:
+    only a regular file under ``max_bytes`` is read."""
+    try:
+        info = os.lstat(path)
+    except OSError as err:
+        return None, f"cannot read the file: {err.strerror}"
+    kind = _kind(info.st_mode)
+    if kind != "file":
+        return None, f"not a regular file ({kind}): refused without reading it"
+    try:
+        fd = os.open(
+            path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        )
+    except OSError as err:
+        return None, f"cannot open the file: {err.strerror}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"not a regular file ({_kind(info.st_mode)}): refused"
+        if info.st_size > max_bytes:
+            return None, f"the file has {info.st_size:,} bytes, more than the {max_bytes:,} allowed"
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        return None, f"the file has more than the {max_bytes:,} bytes allowed"
+    try:
+        import nbformat
+
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("no cells")
+    except Exception as err:  # noqa: BLE001 - anything unreadable is an error row
+        first = str(err).splitlines()[0] if str(err) else ""
+        return None, f"not a readable notebook: {type(err).__name__}: {first}"
+    return nb, None
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISREG, "file"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "an unknown kind of file"
+
+
+def exercise_from_name(path: Path) -> str | None:
+    """The exercise a file name points to (``03_lecun-alice.ipynb`` -> ``03_lecun``), or None."""
     known = exercises()
-    meta = nb.get("metadata", {}).get("course", {}) if isinstance(nb, dict) else {}
-    name = meta.get("exercise") if isinstance(meta, dict) else None
-    if isinstance(name, str) and name in known:
-        return name
     stem = path.stem
     if stem in known:
         return stem
@@ -113,245 +186,558 @@ def identify_exercise(nb: Any, path: Path) -> str | None:
     return None
 
 
-class _Client(NotebookClient):
-    """NotebookClient that keeps no outputs: it records errors, harness answers and volume."""
+def identify_exercise(
+    nb: Any, path: Path, forced: str | None = None
+) -> tuple[str | None, str | None]:
+    """``(exercise, note)``: ``forced`` (``--exercise``) if given, else the file name's exercise,
+    else ``metadata.course.exercise``. ``note`` flags any disagreement between them; the file
+    name wins over the metadata (which the student can edit), so metadata can never lift a score
+    above the maximum of the exercise the file was handed in as."""
+    known = exercises()
+    meta = nb.get("metadata", {}).get("course", {}) if isinstance(nb, dict) else {}
+    claimed = meta.get("exercise") if isinstance(meta, dict) else None
+    claimed = claimed if isinstance(claimed, str) else None
+    by_name = exercise_from_name(path)
+    if forced is not None:
+        chosen = forced
+    elif by_name is not None:
+        chosen = by_name
+    else:
+        chosen = claimed if claimed in known else None
+    notes = []
+    if claimed is not None and chosen is not None and claimed != chosen:
+        notes.append(f"the notebook's metadata names exercise {clean(claimed, 60)!r}")
+    if forced is not None and by_name is not None and by_name != forced:
+        notes.append(f"the file name points to {by_name!r}")
+    note = None
+    if notes:
+        note = "; ".join(notes) + f": graded as {chosen!r} (at most its maximum)"
+    return chosen, note
 
-    def __init__(self, *args: Any, output_limit: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.answers: list[dict] = []
-        self.errors: list[tuple[int, str]] = []
-        self.timeouts: list[int] = []
-        self.output_seen = 0
-        self.output_limit = output_limit
-        self.current = -1
 
-    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> None:
-        msg_type = msg.get("msg_type")
-        content = msg.get("content") or {}
-        data = content.get("data") or {}
-        if msg_type in ("display_data", "execute_result") and harness.MIME in data:
-            if isinstance(data[harness.MIME], dict):
-                self.answers.append(data[harness.MIME])
-            return None
-        if msg_type == "error":
-            ename, evalue = str(content.get("ename", "Error")), str(content.get("evalue", ""))
-            self.errors.append(
-                (cell_index, f"{ename}: {evalue.splitlines()[0][:200] if evalue else ''}")
+# ================================================================================================
+# the worker (inside the sandbox)
+# ================================================================================================
+_CHEAP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _is_cheap(source: str) -> bool:
+    """Imports, definitions and constant assignments only: safe to run after the cells' time."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, _CHEAP):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(
+            getattr(node, "value", None), ast.Constant
+        ):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        return False
+    return True
+
+
+def _size(value: Any, depth: int = 0) -> int:
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if depth > 20:
+        return 0
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _size(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v, depth + 1) for v in value)
+    return 8
+
+
+class _Worker:
+    def __init__(self, job: dict, out: Any) -> None:
+        self.job = job
+        self.out = out
+        self.output = 0
+        self.sent = 0
+        self.limit = int(job["output_chars"])
+        self.grace = float(job["interrupt_grace"])
+
+    def emit(self, **event: Any) -> None:
+        line = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        if len(line) > MAX_LINE_BYTES - 1 and event.get("event") == "answer":
+            line = json.dumps(
+                {"event": "missing", "qid": event["qid"], "text": "its answer was too large"}
             )
-            return None
-        self.output_seen += len(str(content.get("text", ""))) + sum(
-            len(str(v)) for v in data.values()
-        )
-        return None  # outputs are counted, never kept: nothing to flood
+        self.out.write(line.encode() + b"\n")
+        self.out.flush()
 
-    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
-        self.timeouts.append(self.current)
-        return await super()._async_handle_timeout(timeout, cell)
+    async def start(self, cwd: str, env: dict) -> Any:
+        from jupyter_client.manager import AsyncKernelManager
+
+        km = AsyncKernelManager(kernel_name="python3")
+        await km.start_kernel(cwd=cwd, env=env)
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=60)
+        return km, kc
+
+    async def execute(self, km: Any, kc: Any, code: str, timeout: float) -> tuple[str, list, list]:
+        """Run ``code``; ``(status, errors, answers)``, status ``ok`` | ``interrupted`` |
+        ``killed`` (still busy after the interrupt: the kernel is shut down) | ``dead``."""
+        loop = asyncio.get_running_loop()
+        msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        end = loop.time() + max(0.5, timeout)
+        interrupted = False
+        errors: list[str] = []
+        answers: list[dict] = []
+        while True:
+            left = end - loop.time()
+            if left <= 0:
+                if not interrupted:
+                    interrupted = True
+                    try:
+                        await km.interrupt_kernel()
+                    except Exception:  # noqa: BLE001 - a dead kernel cannot be interrupted
+                        pass
+                    end = loop.time() + self.grace
+                    continue
+                try:
+                    await km.shutdown_kernel(now=True)
+                except Exception:  # noqa: BLE001
+                    pass
+                return "killed", errors, answers
+            try:
+                msg = await kc.get_iopub_msg(timeout=min(left, 1.0))
+            except queue.Empty:
+                if not await km.is_alive():
+                    return "dead", errors, answers
+                continue
+            content = msg.get("content") or {}
+            mine = msg.get("parent_header", {}).get("msg_id") == msg_id
+            msg_type = msg.get("msg_type")
+            data = content.get("data") if isinstance(content.get("data"), dict) else {}
+            if mine and msg_type in ("display_data", "execute_result") and harness.MIME in data:
+                if isinstance(data[harness.MIME], dict):
+                    answers.append(data[harness.MIME])
+                continue
+            if msg_type not in ("status", "execute_input"):
+                # every output kind counts: streams, display data, widget state, comm
+                # messages, tracebacks; none is kept
+                self.output += _size(content) + sum(len(b) for b in msg.get("buffers") or [])
+            if not mine:
+                continue
+            if msg_type == "error":
+                ename = clean(content.get("ename", "Error"), 80)
+                evalue = str(content.get("evalue", "")).strip().splitlines()
+                errors.append(f"{ename}: {clean(evalue[0], 200)}" if evalue else ename)
+            if msg_type == "status" and content.get("execution_state") == "idle":
+                return ("interrupted" if interrupted else "ok"), errors, answers
+
+    async def run(self) -> None:
+        job = self.job
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        total = float(job["notebook_timeout"])
+        reserve = min(float(job["reserve"]), total / 2)
+        cells_end = start + total - reserve
+        end = start + total
+        cells = [(int(i), str(s)) for i, s in job["cells"]]
+        pending = list(job["requests"])
+        skip: set[int] = set()
+        reported: set[tuple[int, str]] = set()
+        skipped_for_time = False
+        env = dict(os.environ)
+
+        def cell_event(index: int, text: str) -> None:
+            if (index, text) not in reported:
+                reported.add((index, text))
+                self.emit(event="cell", index=index, text=text)
+
+        for _attempt in range(MAX_KERNELS):
+            if not pending:
+                break
+            try:
+                km, kc = await self.start(job["cwd"], env)
+            except Exception as err:  # noqa: BLE001
+                self.emit(event="fatal", text=clean(f"{type(err).__name__}: {err}"))
+                return
+            restart = False
+            try:
+                for index, source in cells:
+                    if index in skip:
+                        continue
+                    now = loop.time()
+                    timeout = float(job["cell_timeout"])
+                    if now >= cells_end:
+                        if not _is_cheap(source):
+                            if not skipped_for_time:
+                                skipped_for_time = True
+                                self.emit(
+                                    event="note",
+                                    text=f"the notebook ran past its {total - reserve:g} s share "
+                                    f"of the {total:g} s limit: from cell {index + 1} on only "
+                                    "imports and definitions were run",
+                                )
+                            continue
+                        timeout = min(timeout, 5.0)
+                    else:
+                        timeout = min(timeout, max(1.0, cells_end - now))
+                    status, errors, _ = await self.execute(km, kc, source, timeout)
+                    if status in ("dead", "killed"):
+                        skip.add(index)
+                        cell_event(
+                            index,
+                            "killed the kernel (os._exit or a crash); skipped on a fresh kernel"
+                            if status == "dead"
+                            else f"was still busy {self.grace:g} s after the interrupt: killed "
+                            "with its kernel and skipped on a fresh kernel",
+                        )
+                        restart = True
+                        break
+                    if status == "interrupted":
+                        cell_event(index, f"timed out after {timeout:g} s and was interrupted")
+                    elif errors:
+                        cell_event(index, f"raised {errors[0]}")
+                if restart:
+                    continue
+                for req in list(pending):
+                    left = end - loop.time()
+                    if left <= 0:
+                        break
+                    status, _, answers = await self.execute(
+                        km, kc, req["code"], min(float(req["budget"]), left)
+                    )
+                    pending.remove(req)
+                    answer = next((a for a in answers if a.get("nonce") == req["nonce"]), None)
+                    if answer is not None:
+                        self.emit(event="answer", qid=req["qid"], answer=answer)
+                    elif status == "dead":
+                        text = f"calling `{req['name']}` killed the kernel (os._exit or a crash)"
+                        self.emit(event="missing", qid=req["qid"], text=text)
+                    elif status in ("killed", "interrupted"):
+                        text = f"calling `{req['name']}` hung and was stopped"
+                        self.emit(event="missing", qid=req["qid"], text=text)
+                    else:
+                        text = f"no answer came back for `{req['name']}`"
+                        self.emit(event="missing", qid=req["qid"], text=text)
+                    if status in ("dead", "killed"):
+                        restart = True
+                        break
+                if not restart:
+                    break
+            finally:
+                kc.stop_channels()
+                try:
+                    await km.shutdown_kernel(now=True)
+                except Exception:  # noqa: BLE001
+                    pass
+        for req in pending:
+            text = (
+                f"not graded: the notebook ran past the {total:g} s limit"
+                if loop.time() >= end
+                else "not graded: the kernel kept dying"
+            )
+            self.emit(event="missing", qid=req["qid"], text=text)
+        if self.output > self.limit:
+            self.emit(
+                event="note",
+                text=f"the notebook sent {self.output:,} characters of output; none is kept",
+            )
 
 
-@dataclass
-class _Session:
-    answers: dict[str, dict] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    failed_cells: dict[int, str] = field(default_factory=dict)
-    died_cell: int | None = None
-    died_question: str | None = None
-    overtime: bool = False
-    fatal: str | None = None
+def _drop_privileges(job: dict) -> None:
+    import resource
+
+    uid = int(job.get("uid") or 0)
+    dropped = False
+    if uid and os.geteuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        dropped = True
+    for name, value in (job.get("rlimits") or {}).items():
+        if name == "RLIMIT_NPROC" and not dropped:
+            continue  # counts every process of the user: only for a dedicated uid
+        which = getattr(resource, name, None)
+        if which is None:
+            continue
+        soft, hard = resource.getrlimit(which)
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+    try:  # no setuid binary may give privileges back
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    except Exception:  # noqa: BLE001
+        pass
 
 
-def _kernel_env() -> dict[str, str]:
-    env = dict(os.environ)
+def worker_main() -> int:
+    """Entry point inside the sandbox: the job on stdin, events on stdout (JSON lines)."""
+    job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    out = os.fdopen(os.dup(1), "wb")  # events only; kernels inherit /dev/null as stdout/stderr
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    _drop_privileges(job)
+    worker = _Worker(job, out)
+    try:
+        asyncio.run(worker.run())
+    except Exception as err:  # noqa: BLE001
+        worker.emit(event="fatal", text=clean(f"{type(err).__name__}: {err}"))
+    worker.emit(event="done")
+    out.close()
+    return 0
+
+
+# ================================================================================================
+# the grader
+# ================================================================================================
+def _worker_env(home: str) -> dict[str, str]:
+    try:
+        from course_utils.kernel_env import KERNEL_ENV
+    except ImportError:  # pragma: no cover
+        KERNEL_ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    bindir = str(Path(sys.executable).parent)
+    env = dict(KERNEL_ENV)
     env.update(
-        MPLBACKEND="Agg",
-        PYTHONHASHSEED="0",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
+        PATH=f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        HOME=home,
+        USER="student",
+        LOGNAME="student",
+        LANG="C.UTF-8",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONNOUSERSITE="1",
         PYDEVD_DISABLE_FILE_VALIDATION="1",
+        JUPYTER_PLATFORM_DIRS="1",
+        JUPYTER_RUNTIME_DIR=f"{home}/.runtime",
+        IPYTHONDIR=f"{home}/.ipython",
+        MPLCONFIGDIR=f"{home}/.matplotlib",
+        VIRTUAL_ENV=sys.prefix,
     )
     return env
 
 
-async def _session(
-    nb: Any,
-    skip: set[int],
-    requests: list[tuple[Question, dict, float]],
-    limits: Limits,
-    deadline: float,
-) -> _Session:
-    """One kernel: run the notebook's code cells (minus ``skip``), then each question's harness."""
-    out = _Session()
-    work = copy.deepcopy(nb)
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        client = _Client(
-            work,
-            timeout=max(1, math.ceil(limits.cell_timeout)),
-            kernel_name="python3",
-            allow_errors=True,
-            interrupt_on_timeout=True,
-            error_on_timeout={"ename": "Timeout", "evalue": "cell timed out", "traceback": []},
-            record_timing=False,
-            shutdown_kernel="immediate",
-            iopub_timeout=2,
-            resources={"metadata": {"path": tmp}},
-            output_limit=limits.output_chars,
-        )
-        client.km = client.create_kernel_manager()
-        client.km.transport = "ipc"
-        client.km.ip = os.path.join(tmp, "kernel-ipc")
+class _Views:
+    """One view of course_utils per exercise, built on first use, removed at the end."""
 
-        async def run(cell: Any, index: int, timeout: float) -> str:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "overtime"
-            client.timeout = max(1, math.ceil(min(timeout, remaining)))
-            client.current = index
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="course-grade-views-"))
+        self.root.chmod(0o755)
+        self.views: dict[str, sandbox.View] = {}
+
+    def get(self, exercise: str) -> sandbox.View:
+        if exercise not in self.views:
+            forbidden = [name for q in questions_for(exercise) for name in q.forbidden]
+            self.views[exercise] = sandbox.build_view(forbidden, self.root / exercise)
+        return self.views[exercise]
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def _run_worker(
+    job: dict, *, home: Path, view: sandbox.View, use_sandbox: bool, limits: Limits, on_event: Any
+) -> str | None:
+    """Start the worker (in bwrap unless ``use_sandbox`` is False), feed it ``job``, pass each
+    event to ``on_event``; returns a problem description or None. Every process is gone when
+    this returns."""
+    argv = [sys.executable, "-m", "course_utils.grading.runner"]
+    if use_sandbox:
+        env = _worker_env(sandbox.HOME)
+        job = {**job, "cwd": sandbox.HOME}
+        cmd = sandbox.command(view, home, argv, env)
+        cwd = None
+    else:
+        env = _worker_env(str(home))
+        env["PYTHONPATH"] = str(view.root)  # the stubbed course_utils first on the path
+        job = {**job, "cwd": str(home), "uid": 0}
+        cmd = argv
+        cwd = str(home)
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=MAX_LINE_BYTES,
+        cwd=cwd,
+        env=env if not use_sandbox else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        start_new_session=True,
+    )
+    stderr_tail = bytearray()
+
+    async def drain_stderr() -> None:
+        while chunk := await proc.stderr.read(65536):
+            if len(stderr_tail) < 8192:
+                stderr_tail.extend(chunk[: 8192 - len(stderr_tail)])
+
+    async def read_events() -> str | None:
+        received = 0
+        done = False
+        while True:
             try:
-                await asyncio.wait_for(client.async_execute_cell(cell, index), remaining + 10)
-            except DeadKernelError:
-                return "dead"
-            except asyncio.TimeoutError:
-                return "overtime"
-            return "ok"
+                line = await proc.stdout.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                return "the sandbox sent a message larger than the cap; it was stopped"
+            if not line:
+                break
+            received += len(line)
+            if received > MAX_WORKER_BYTES:
+                return "the sandbox sent more than the cap; it was stopped"
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                if event.get("event") == "done":
+                    done = True
+                on_event(event)
+        if not done:
+            tail = clean(bytes(stderr_tail).decode("utf-8", "replace"), 200)
+            return "the sandbox ended before the worker finished" + (f" ({tail})" if tail else "")
+        return None
 
-        try:
-            async with client.async_setup_kernel(cwd=tmp, env=_kernel_env()):
-                for index, cell in enumerate(list(work.cells)):
-                    if cell.cell_type != "code" or index in skip:
-                        continue
-                    cell.outputs = []
-                    status = await run(cell, index, limits.cell_timeout)
-                    if status == "dead":
-                        out.died_cell = index
-                        return out
-                    if status == "overtime":
-                        out.overtime = True
-                        return out
-                    if index in client.timeouts:
-                        out.failed_cells[index] = (
-                            f"timed out after {client.timeout} s and was interrupted"
-                        )
-                    for err_index, text in client.errors:
-                        if err_index == index and index not in out.failed_cells:
-                            out.failed_cells[index] = f"raised {text}"
-                for q, request, budget in requests:
-                    cell = nbformat.v4.new_code_cell(harness_cell_source(request))
-                    work.cells.append(cell)
-                    index = len(work.cells) - 1
-                    status = await run(cell, index, budget)
-                    if status == "dead":
-                        out.died_question = q.id
-                        return out
-                    if status == "overtime":
-                        out.overtime = True
-                        return out
-                    for answer in client.answers:
-                        if answer.get("nonce") == request["nonce"]:
-                            out.answers[q.id] = answer
-                            break
-                    if q.id not in out.answers and index in client.timeouts:
-                        out.notes.append(f"calling `{q.name}` hung and was interrupted")
-        except Exception as err:  # noqa: BLE001 - kernel start failures and the like
-            out.fatal = f"{type(err).__name__}: {err}"
-        if client.output_seen > limits.output_chars:
-            out.notes.append(
-                f"the notebook printed {client.output_seen:,} characters; output is not kept"
-            )
-    return out
+    problem: str | None = None
+    stderr_task = asyncio.ensure_future(drain_stderr())
+    try:
+        proc.stdin.write(json.dumps(job).encode())
+        await proc.stdin.drain()
+        proc.stdin.close()
+        wall = limits.notebook_timeout + limits.startup * 2 + 30
+        problem = await asyncio.wait_for(read_events(), wall)
+    except asyncio.TimeoutError:
+        problem = "the sandbox ran past its wall-clock limit and was stopped"
+    except (BrokenPipeError, ConnectionResetError):
+        problem = "the sandbox did not start"
+    finally:
+        if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        await proc.wait()
+        stderr_task.cancel()
+    return problem
 
 
 def _defining_cell(nb: Any, name: str) -> int | None:
     pattern = re.compile(rf"^\s*(def\s+{re.escape(name)}\s*\(|{re.escape(name)}\s*=)", re.M)
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and pattern.search(cell.source):
+        if cell.cell_type == "code" and pattern.search(str(cell.source)):
             return index
     return None
 
 
-async def grade_notebook_async(
-    path: Path, limits: Limits, rng: np.random.Generator, label: str | None = None
+async def grade_submission_async(
+    path: Path,
+    limits: Limits,
+    rng: np.random.Generator,
+    *,
+    use_sandbox: bool = True,
+    exercise: str | None = None,
+    label: str | None = None,
+    slot: int = 0,
+    views: _Views | None = None,
 ) -> SubmissionReport:
     """Grade one submission file; always returns a report, never raises."""
     start = time.monotonic()
-    label = label or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(text, as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("no cells")
-    except Exception as err:  # noqa: BLE001
-        reason = f"not a readable notebook: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
-        return SubmissionReport(
-            label, None, "error", 0.0, 0.0, [], reason, time.monotonic() - start
-        )
-    exercise = identify_exercise(nb, path)
-    if exercise is None:
+    label = clean(label or str(path), 1000)
+    nb, reason = read_submission(Path(path))
+    if nb is None:
+        return SubmissionReport(label, None, "error", 0.0, 0.0, [], clean(reason), 0.0)
+    chosen, flag = identify_exercise(nb, Path(path), exercise)
+    if chosen is None or not questions_for(chosen):
         reason = (
-            "cannot tell which exercise this is (no metadata.course.exercise, unknown file name)"
+            f"unknown exercise {chosen!r}"
+            if chosen
+            else "cannot tell which exercise this is (no metadata.course.exercise, unknown file "
+            "name); use --exercise NAME"
         )
-        return SubmissionReport(
-            label, None, "error", 0.0, 0.0, [], reason, time.monotonic() - start
-        )
-    questions = questions_for(exercise)
+        return SubmissionReport(label, None, "error", 0.0, 0.0, [], clean(reason), 0.0)
+    questions = questions_for(chosen)
     max_score = sum(q.points for q in questions)
     token = secrets.token_hex(8)
-    plan: dict[str, tuple[Question, list[Call], dict, float]] = {}
+    plan: dict[str, tuple[Question, list[Call]]] = {}
+    requests = []
     for q in questions:
         calls = q.check.calls(rng)
         request = request_for(q, calls, time_limit=limits.call_timeout)
         request["nonce"] = f"{token}:{q.id}"
-        budget = limits.call_timeout * max(1, len(calls)) + 10
-        plan[q.id] = (q, calls, request, budget)
-
-    deadline = time.monotonic() + limits.notebook_timeout
-    answers: dict[str, dict] = {}
+        plan[q.id] = (q, calls)
+        requests.append(
+            {
+                "qid": q.id,
+                "name": q.name,
+                "nonce": request["nonce"],
+                "code": harness_cell_source(request),
+                "budget": limits.call_timeout * max(1, len(calls)) + 10,
+            }
+        )
+    cells = [[i, str(c.source)] for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"]
+    job = {
+        "cells": cells,
+        "requests": requests,
+        "cell_timeout": limits.cell_timeout,
+        "notebook_timeout": limits.notebook_timeout,
+        "reserve": sum(r["budget"] for r in requests),
+        "interrupt_grace": limits.interrupt_grace,
+        "output_chars": limits.output_chars,
+        "uid": sandbox.SANDBOX_UID + slot,
+        "rlimits": sandbox.rlimits(
+            memory_bytes=limits.memory_bytes,
+            cpu_seconds=int(limits.notebook_timeout * 2 + limits.startup),
+            file_bytes=limits.file_bytes,
+            processes=limits.processes,
+        ),
+    }
+    results: dict[str, QuestionResult] = {}
     missing: dict[str, str] = {}
-    notes: list[str] = []
     failed_cells: dict[int, str] = {}
-    skip: set[int] = set()
-    pending = [q.id for q in questions]
-    for _attempt in range(MAX_KERNELS):
-        requests = [(plan[i][0], plan[i][2], plan[i][3]) for i in pending]
-        s = await _session(nb, skip, requests, limits, deadline)
-        answers.update(s.answers)
-        notes.extend(n for n in s.notes if n not in notes)
-        failed_cells.update(s.failed_cells)
-        pending = [i for i in pending if i not in answers]
-        if s.fatal:
-            notes.append(f"the kernel could not run: {s.fatal}")
-            for i in pending:
-                missing[i] = "the notebook could not be executed"
-            break
-        if s.overtime:
-            notes.append(
-                f"the notebook ran past the {limits.notebook_timeout:g} s limit and was stopped"
-            )
-            for i in pending:
-                missing[i] = (
-                    f"not graded: the notebook ran past the {limits.notebook_timeout:g} s limit"
-                )
-            break
-        if s.died_cell is not None:
-            skip.add(s.died_cell)
-            failed_cells[s.died_cell] = (
-                "killed the kernel (os._exit or a crash); skipped on a fresh kernel"
-            )
-            continue
-        if s.died_question is not None:
-            q = plan[s.died_question][0]
-            missing[q.id] = f"calling `{q.name}` killed the kernel (os._exit or a crash)"
-            pending = [i for i in pending if i != q.id]
-            if pending:
-                continue
-        break
-    else:
-        for i in pending:
-            missing.setdefault(i, "not graded: the kernel kept dying")
+    notes: list[str] = [flag] if flag else []
 
-    results = []
+    def on_event(event: dict) -> None:
+        kind = event.get("event")
+        qid = event.get("qid")
+        if kind == "answer" and qid in plan and qid not in results:
+            q, calls = plan[qid]
+            answer = event.get("answer")
+            results[qid] = judge(q, calls, answer if isinstance(answer, dict) else None)
+        elif kind == "missing" and qid in plan:
+            missing.setdefault(qid, clean(event.get("text", "")))
+        elif kind == "cell" and isinstance(event.get("index"), int):
+            failed_cells.setdefault(event["index"], clean(event.get("text", "")))
+        elif kind in ("note", "fatal"):
+            text = clean(event.get("text", ""))
+            notes.append(text if kind == "note" else f"the kernel could not run: {text}")
+
+    own_views = views is None
+    views = views or _Views()
+    home = Path(tempfile.mkdtemp(prefix="course-grade-home-"))
+    try:
+        (home / "submission.ipynb").write_bytes(json.dumps(nb).encode())
+        if use_sandbox and os.geteuid() == 0:
+            for p in (home, home / "submission.ipynb"):
+                os.chown(p, job["uid"], job["uid"])
+        view = views.get(chosen)
+        problem = await _run_worker(
+            job, home=home, view=view, use_sandbox=use_sandbox, limits=limits, on_event=on_event
+        )
+        if problem:
+            notes.append(problem)
+    except Exception as err:  # noqa: BLE001 - the grader must always produce a report
+        notes.append(clean(f"grader failure: {type(err).__name__}: {err}"))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if own_views:
+            views.close()
+
+    out = []
     for q in questions:
-        _, calls, _, _ = plan[q.id]
+        if q.id in results:
+            out.append(results[q.id])
+            continue
         reason = missing.get(q.id, "")
         where = _defining_cell(nb, q.name)
         if not reason and where is not None and where in failed_cells:
@@ -359,14 +745,43 @@ async def grade_notebook_async(
         elif not reason and failed_cells:
             first = min(failed_cells)
             reason = f"cell {first + 1} {failed_cells[first]}"
-        results.append(judge(q, calls, answers.get(q.id), missing=reason))
+        out.append(judge(q, plan[q.id][1], None, missing=reason or "no answer came back"))
+    for r in out:
+        r.message = clean(r.message)
     for index in sorted(failed_cells):
         notes.append(f"cell {index + 1} {failed_cells[index]}")
-    score = round(sum(r.points for r in results), 2)
-    error = "; ".join(notes[:MAX_NOTES]) if notes else None
+    score = min(round(sum(r.points for r in out), 2), max_score)
+    error = clean("; ".join(notes[:MAX_NOTES]), 2000) if notes else None
     return SubmissionReport(
-        label, exercise, "graded", score, max_score, results, error, time.monotonic() - start
+        label, chosen, "graded", score, max_score, out, error, time.monotonic() - start
     )
+
+
+def grade_submission(
+    path: str | Path,
+    *,
+    limits: Limits | None = None,
+    use_sandbox: bool = True,
+    exercise: str | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Grade one submission: path in, DESIGN.md's result dict out (the JSON entry)."""
+    if use_sandbox:
+        sandbox.require()
+    rng = np.random.default_rng(
+        seed if seed is not None else int.from_bytes(os.urandom(16), "little")
+    )
+    views = _Views()
+    try:
+        report = asyncio.run(
+            grade_submission_async(
+                Path(path), limits or Limits(), rng, use_sandbox=use_sandbox,
+                exercise=exercise, views=views,
+            )
+        )  # fmt: skip
+    finally:
+        views.close()
+    return report.as_dict()
 
 
 def grade_paths(
@@ -375,30 +790,51 @@ def grade_paths(
     limits: Limits | None = None,
     jobs: int = 1,
     seed: int | None = None,
+    use_sandbox: bool = True,
+    exercise: str | None = None,
 ) -> list[SubmissionReport]:
-    """Grade every file in ``paths`` with at most ``jobs`` kernels at once; reports in order.
+    """Grade every file in ``paths`` with at most ``jobs`` sandboxes at once; reports in order.
 
     ``seed`` fixes the grader's input draws (for debugging); by default they come from
-    ``os.urandom``.
+    ``os.urandom``. Raises :class:`~course_utils.grading.sandbox.SandboxUnavailable` when
+    ``use_sandbox`` and no sandbox can be started. Returns after every sandbox is gone.
     """
+    if use_sandbox:
+        sandbox.require()
     limits = limits or Limits()
     base = np.random.SeedSequence(
         seed if seed is not None else int.from_bytes(os.urandom(16), "little")
     )
     rngs = [np.random.default_rng(s) for s in base.spawn(len(paths))]
+    views = _Views()
 
     async def main() -> list[SubmissionReport]:
-        gate = asyncio.Semaphore(max(1, jobs))
+        slots: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(max(1, jobs)):
+            slots.put_nowait(i)
 
         async def one(path: Path, rng: np.random.Generator) -> SubmissionReport:
-            async with gate:
-                try:
-                    return await grade_notebook_async(path, limits, rng)
-                except Exception as err:  # noqa: BLE001 - last line of defence
-                    return SubmissionReport(
-                        str(path), None, "error", 0.0, 0.0, [], f"grader failure: {err}"
-                    )
+            slot = await slots.get()
+            try:
+                return await grade_submission_async(
+                    path, limits, rng, use_sandbox=use_sandbox, exercise=exercise,
+                    slot=slot, views=views,
+                )  # fmt: skip
+            except Exception as err:  # noqa: BLE001 - last line of defence
+                return SubmissionReport(
+                    clean(str(path), 1000), None, "error", 0.0, 0.0, [],
+                    clean(f"grader failure: {err}"),
+                )  # fmt: skip
+            finally:
+                slots.put_nowait(slot)
 
         return list(await asyncio.gather(*(one(p, r) for p, r in zip(paths, rngs, strict=True))))
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    finally:
+        views.close()
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

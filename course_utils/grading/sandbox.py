@@ -1,0 +1,352 @@
+"""A bubblewrap sandbox per submission, and the view of ``course_utils`` that it sees.
+
+The grader runs each submission's worker (which starts the Jupyter kernel and drives it, see
+:mod:`course_utils.grading.runner`) with :func:`command`:
+
+* ``bwrap`` (Debian/Ubuntu package ``bubblewrap``) with new PID, network, IPC, UTS and cgroup
+  namespaces (no network at all, only a private loopback), ``--die-with-parent`` and a new terminal
+  session; every process of the sandbox dies with it (PID 1 of the namespace is bwrap's reaper);
+* a root made of read-only binds: ``/usr`` (and the ``/bin``, ``/lib`` links), ``/etc``, the
+  Python installation, the virtual environment, and the *view* of ``course_utils`` built by
+  :func:`build_view`; a private tmpfs ``/tmp``; a home folder that holds only a copy of the one
+  submission. The course repository itself (``solutions/``, ``.git``, other submissions, the
+  grader's output files) is not mounted;
+* the worker drops to an unprivileged uid (:data:`SANDBOX_UID` + the job slot) before it runs any
+  submitted code when the grader runs as root, and applies the resource limits of
+  :func:`rlimits` (memory, processes, file size, CPU time, open files, no core dumps).
+
+The view replaces every object that a question of the exercise lists in ``forbidden=`` by a stub
+that raises ``RuntimeError("<name> is not available while grading")``, at the *source* level (the
+original definition is not in the file the kernel can read, and no ``.pyc`` of it is visible), and
+``course_utils.grading.questions`` by a package whose import raises the same error.
+"""
+
+from __future__ import annotations
+
+import ast
+import compileall
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+UNAVAILABLE = "not available while grading"
+SANDBOX_UID = 61000  # + job slot: each concurrent sandbox has its own unprivileged uid
+HOME = "/home/student"
+FIX = (
+    "the grader runs every submission in a bubblewrap sandbox, and none is available here: "
+    "install it with `sudo apt-get install bubblewrap` (Debian/Ubuntu; `make sandbox` does it) "
+    "or `sudo dnf install bubblewrap` (Fedora). Without it (macOS, Windows) only `--no-sandbox` "
+    "works, which is meant for a student grading their own notebook, never for a class"
+)
+
+STUB_HELPER = '''
+class _CourseGradingUnavailable:
+    """Stands in for a graded reference while grading: any use raises."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        object.__setattr__(self, "_name", name)
+
+    def _fail(self, *args, **kwargs):
+        raise RuntimeError(f"{self._name} is not available while grading")
+
+    __call__ = __getitem__ = __iter__ = __len__ = __contains__ = _fail
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        self._fail()
+
+    def __repr__(self):
+        return f"<{self._name}: not available while grading>"
+
+'''
+
+QUESTIONS_STUB = (
+    '"""Not available while grading."""\n'
+    'raise ImportError("course_utils.grading.questions is not available while grading")\n'
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """No working bubblewrap: the message names the fix."""
+
+
+# ------------------------------------------------------------------------------------------------
+# is bubblewrap usable here?
+# ------------------------------------------------------------------------------------------------
+def bwrap_path() -> str | None:
+    """Path of the ``bwrap`` executable, or None."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    return "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None
+
+
+@functools.lru_cache(maxsize=1)
+def unavailable_reason() -> str | None:
+    """None when a sandbox can be started here; otherwise why not, with the fix."""
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap needs Linux (this is {sys.platform}); {FIX}"
+    exe = bwrap_path()
+    if exe is None:
+        return f"`bwrap` was not found; {FIX}"
+    probe = [exe, *_namespace_args(), *_root_args(), "--", "/bin/true"]
+    try:
+        proc = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"`bwrap` could not start ({err}); {FIX}"
+    if proc.returncode != 0:
+        detail = (proc.stderr or "").strip().splitlines()[:1]
+        return (
+            f"`bwrap` is installed but cannot create a sandbox here ({' '.join(detail)}): "
+            "unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone "
+            "or an AppArmor policy); run the grader as root or allow them"
+        )
+    return None
+
+
+def require() -> None:
+    """Raise :class:`SandboxUnavailable` (naming the fix) when no sandbox can be started."""
+    reason = unavailable_reason()
+    if reason:
+        raise SandboxUnavailable(reason)
+
+
+# ------------------------------------------------------------------------------------------------
+# the view of course_utils
+# ------------------------------------------------------------------------------------------------
+def module_file(module: str) -> Path | None:
+    """Source file of ``module`` found on ``sys.path`` without importing it (None if absent)."""
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
+    if not spec.submodule_search_locations:
+        return None
+    base = Path(list(spec.submodule_search_locations)[0])
+    for i, part in enumerate(rest):
+        last = i == len(rest) - 1
+        if (base / part / "__init__.py").is_file():
+            if last:
+                return base / part / "__init__.py"
+            base = base / part
+        elif last and (base / f"{part}.py").is_file():
+            return base / f"{part}.py"
+        else:
+            return None
+    return None
+
+
+def split_forbidden(name: str) -> tuple[str, str] | None:
+    """``"pkg.mod.attr"`` -> ``("pkg.mod", "attr")`` for the longest importable module prefix."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        if module_file(module) is not None:
+            return module, ".".join(parts[cut:])
+    return None
+
+
+def _defined_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id}
+    return set()
+
+
+def stub_source(text: str, module: str, names: Iterable[str]) -> str:
+    """``text`` (a module's source) with each top-level definition of ``names`` replaced by a
+    stub that raises "not available while grading"; the names are bound to stubs again at the end
+    so re-exports and later assignments cannot bring the original back."""
+    names = sorted({n for n in names if n.isidentifier()})
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    insert_at = 0  # after the docstring and `from __future__` imports
+    for node in tree.body:
+        is_doc = isinstance(node, ast.Expr) and isinstance(
+            getattr(node, "value", None), ast.Constant
+        )
+        is_future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if (is_doc and insert_at == 0) or is_future:
+            insert_at = node.end_lineno or insert_at
+        else:
+            break
+    spans: list[tuple[int, int, list[str]]] = []
+    for node in tree.body:
+        hit = _defined_names(node) & set(names)
+        if not hit:
+            continue
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        spans.append((start, node.end_lineno or node.lineno, sorted(hit)))
+    out: list[str] = []
+    line_no = 1
+    for start, end, hit in sorted(spans):
+        out.extend(lines[line_no - 1 : start - 1])
+        out.extend(f"{n} = _CourseGradingUnavailable({module + '.' + n!r})\n" for n in hit)
+        line_no = end + 1
+    out.extend(lines[line_no - 1 :])
+    # the helper goes after the docstring / future imports (line numbers before it unchanged)
+    head = "".join(lines[:insert_at])
+    body = "".join(out)[len(head) :] if "".join(out).startswith(head) else "".join(out)
+    tail = "".join(f"{n} = _CourseGradingUnavailable({module + '.' + n!r})\n" for n in names)
+    return head + STUB_HELPER + body + "\n# not available while grading\n" + tail
+
+
+@dataclass
+class View:
+    """A built view: the package folder to mount over ``course_utils`` and extra file binds."""
+
+    root: Path
+    package: Path  # the view's course_utils folder
+    target: Path  # where the real course_utils lives (mounted over in the sandbox)
+    binds: list[tuple[Path, Path]] = field(default_factory=list)  # (view file, real file)
+    stubbed: list[str] = field(default_factory=list)
+
+
+def build_view(forbidden: Iterable[str], dest: Path) -> View:
+    """Build in ``dest`` a copy of ``course_utils`` with ``forbidden`` objects stubbed.
+
+    Objects of other packages (``torch.nn.init.xavier_normal_``) are stubbed in a copy of their
+    module file that the sandbox mounts over the original, and the original's ``.pyc`` files are
+    hidden behind empty files.
+    """
+    import course_utils
+
+    real = Path(course_utils.__file__).resolve().parent
+    dest.mkdir(parents=True, exist_ok=True)
+    package = dest / "course_utils"
+    if package.exists():
+        shutil.rmtree(package)
+    shutil.copytree(real, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    questions = package / "grading" / "questions"
+    if questions.exists():
+        shutil.rmtree(questions)
+    questions.mkdir()
+    (questions / "__init__.py").write_text(QUESTIONS_STUB, encoding="utf-8")
+    view = View(dest, package, real)
+    by_module: dict[str, set[str]] = {}
+    for name in forbidden:
+        split = split_forbidden(name)
+        if split is None:  # the package is not installed: nothing to hide
+            continue
+        module, attr = split
+        by_module.setdefault(module, set()).add(attr.split(".")[0])
+        view.stubbed.append(name)
+    empty = dest / "empty"
+    empty.write_bytes(b"")
+    for n, (module, attrs) in enumerate(sorted(by_module.items())):
+        original = module_file(module)
+        assert original is not None
+        source = stub_source(original.read_text(encoding="utf-8"), module, attrs)
+        if module == "course_utils" or module.startswith("course_utils."):
+            file = package / original.resolve().relative_to(real)
+            file.write_text(source, encoding="utf-8")
+            continue
+        copy = dest / "overrides" / f"{n}_{original.name}"
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_text(source, encoding="utf-8")
+        view.binds.append((copy, original))
+        for pyc in sorted((original.parent / "__pycache__").glob(f"{original.stem}.*.pyc")):
+            view.binds.append((empty, pyc))
+    compileall.compile_dir(str(package), quiet=2, workers=1)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return view
+
+
+# ------------------------------------------------------------------------------------------------
+# the bwrap command line
+# ------------------------------------------------------------------------------------------------
+def _namespace_args() -> list[str]:
+    args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "grading"]
+    if os.geteuid() != 0:  # an ordinary user: bwrap needs a user namespace of its own
+        args.insert(0, "--unshare-user")
+    return args
+
+
+def _root_args() -> list[str]:
+    args: list[str] = []
+    for top in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    return args
+
+
+def _dirs_for(target: Path, made: set[str]) -> list[str]:
+    """``--dir`` for every missing ancestor (bwrap would make them mode 0700 otherwise)."""
+    args = []
+    for parent in reversed(target.parents):
+        p = str(parent)
+        if p in ("/", "/usr", "/etc", "/tmp", "/proc", "/dev") or p.startswith(("/usr/", "/etc/")):
+            continue
+        if p not in made:
+            made.add(p)
+            args += ["--perms", "0755", "--dir", p]
+    return args
+
+
+def python_roots() -> list[Path]:
+    """Folders the sandbox needs for Python: the installation and the virtual environment."""
+    roots = []
+    for p in (sys.base_prefix, sys.prefix, sys.exec_prefix):
+        path = Path(p).resolve()
+        if path not in roots and not str(path).startswith(("/usr/", "/usr")):
+            roots.append(path)
+    return roots
+
+
+def command(view: View | None, home: Path, argv: list[str], env: dict[str, str]) -> list[str]:
+    """The bwrap command running ``argv`` in a sandbox whose home is ``home`` (a host folder
+    holding only the submission), with ``view`` mounted over ``course_utils``."""
+    exe = bwrap_path()
+    if exe is None:
+        raise SandboxUnavailable(FIX)
+    args = [exe, *_namespace_args(), *_root_args()]
+    made: set[str] = set()
+    for root in python_roots():
+        args += _dirs_for(root, made) + ["--ro-bind", str(root), str(root)]
+    if view is not None:
+        args += _dirs_for(view.target, made) + ["--ro-bind", str(view.package), str(view.target)]
+        for src, dst in view.binds:
+            args += ["--ro-bind", str(src), str(dst)]
+    args += _dirs_for(Path(HOME), made) + ["--bind", str(home), HOME, "--chdir", HOME]
+    args += ["--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return [*args, "--", *argv]
+
+
+def rlimits(*, memory_bytes: int, cpu_seconds: int, file_bytes: int, processes: int) -> dict:
+    """The resource limits the worker applies to itself and everything it starts."""
+    return {
+        "RLIMIT_AS": memory_bytes,
+        "RLIMIT_CPU": cpu_seconds,
+        "RLIMIT_FSIZE": file_bytes,
+        "RLIMIT_NPROC": processes,
+        "RLIMIT_NOFILE": 1024,
+        "RLIMIT_CORE": 0,
+    }
