@@ -44,7 +44,10 @@ def _positive(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exit status 2 on a usage error, as argparse does)."""
     p = argparse.ArgumentParser(
-        prog="python -m course_utils.grade",
+        # the console script names itself; `python -m course_utils.grade` the module form
+        prog="course-grade"
+        if Path(sys.argv[0]).name == "course-grade"
+        else "python -m course_utils.grade",
         description="Grade exercise notebooks: each runs in its own sandbox and kernel; the verdict is "
         "computed here from plain results on inputs drawn at grading time.",
     )
