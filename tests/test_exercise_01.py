@@ -5,6 +5,9 @@
   a float64 reference (rtol 1e-6: far above float64 rounding of a few dozen operations, far below
   any formula mistake), so a correct answer can only fail through a broken check.
 * Typical mistakes lose the points of the check they break.
+* Stubs (zeros, None, the input, raising) earn 0 on every question.
+* The predictions (which units stay clones) agree with gradient descent run on the grader's
+  starting weights: an exact count, checked on many draws.
 * The grader CLI gives the committed solution 10/10 and the generated blank exercise 0/10.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _exercise_helpers import assert_stubs_earn_zero
 from _grading_helpers import (
     assert_full_marks,
     assert_passes_hidden_checks,
@@ -22,10 +26,21 @@ from _grading_helpers import (
     solution_namespace,
 )
 
+from course_utils import symmetry
 from course_utils.grading import questions_for, run_checks
+from course_utils.grading.questions import ex01_symmetry as ex01
 
 SOLUTION, EXERCISE = notebooks("01_symmetry")
-IDS = ["constant", "count_distinct_units", "two_layer_gradients", "two_layer_train"]
+IDS = [
+    "constant",
+    "count_distinct_units",
+    "two_layer_gradients",
+    "two_layer_train",
+    "surviving_units",
+    "surviving_units_deep",
+]
+PREDICTIONS = {"surviving_units", "surviving_units_deep"}
+STRETCH = "surviving_units_deep"
 FULL = 10.0
 
 
@@ -38,6 +53,14 @@ def test_questions_and_points():
     qs = questions_for("01_symmetry")
     assert [q.id for q in qs] == IDS
     assert sum(q.points for q in qs) == FULL
+    assert sum(q.points for q in qs if q.id in PREDICTIONS) >= FULL / 2
+    stretch = [q for q in qs if q.title.startswith("stretch")]
+    assert [q.id for q in stretch] == [STRETCH] and stretch[0].points <= 0.2 * FULL
+
+
+@pytest.mark.parametrize("qid", IDS)
+def test_stubs_earn_zero(qid):
+    assert_stubs_earn_zero(qid)
 
 
 @pytest.mark.parametrize("qid", IDS)
@@ -117,6 +140,79 @@ def test_typical_mistakes_fail_their_checks(qid, fn, failing):
     r = run_checks(qid, fn)
     assert set(failed(r)) == failing, failed(r)
     assert r.points < r.max_points
+
+
+def surviving_counting_columns_only(w1, w2):
+    return int(np.unique(np.asarray(w1).T, axis=0).shape[0])
+
+
+def surviving_every_unit(w1, w2):
+    return np.asarray(w1).shape[1]
+
+
+@pytest.mark.parametrize("fn", [surviving_counting_columns_only, surviving_every_unit])
+def test_wrong_predictions_are_diagnosed_without_the_answer(fn):
+    r = run_checks("surviving_units", fn)
+    assert r.points == 0
+    assert "your value is what you get when" in r.message
+
+
+# ---- the predictions against gradient descent ---------------------------------------------------
+def _train_deep(x, y, weights, lr, steps):
+    """Full-batch gradient descent on tanh hidden layers, sigmoid output, mean BCE, no biases."""
+    ws = [np.array(w, dtype=float) for w in weights]
+    y = np.asarray(y, dtype=float)[:, None]
+    for _ in range(steps):
+        acts = [x]
+        for w in ws[:-1]:
+            acts.append(np.tanh(acts[-1] @ w))
+        p = 1 / (1 + np.exp(-(acts[-1] @ ws[-1])))
+        delta = (p - y) / len(x)
+        grads = [None] * len(ws)
+        for i in range(len(ws) - 1, -1, -1):
+            grads[i] = acts[i].T @ delta
+            if i:
+                delta = (delta @ ws[i].T) * (1 - acts[i] ** 2)
+        ws = [w - lr * g for w, g in zip(ws, grads, strict=True)]
+    return ws
+
+
+def test_surviving_units_matches_gradient_descent_on_hidden_draws():
+    """An exact count: after 1 and 5 steps the distinct columns of W1 are the predicted number."""
+    rng = np.random.default_rng(11)
+    for seed in range(40):
+        for call in ex01._surviving_calls(np.random.default_rng(seed)):
+            w1, w2 = call.args
+            x = rng.standard_normal((60, w1.shape[0]))
+            y = (rng.random(60) < 0.5).astype(float)
+            for steps in (1, 5):
+                w1_k, _ = symmetry.two_layer_train(x, y, w1, w2, lr=0.5, steps=steps)
+                measured = symmetry.count_distinct_units(w1_k, tol=1e-10)
+                assert measured == ex01.surviving_units_reference(w1, w2), (seed, steps)
+
+
+def test_surviving_units_deep_matches_gradient_descent_on_hidden_draws():
+    rng = np.random.default_rng(12)
+    for seed in range(40):
+        for call in ex01._deep_calls(np.random.default_rng(seed)):
+            (ws,) = call.args
+            x = rng.standard_normal((60, ws[0].shape[0]))
+            y = (rng.random(60) < 0.5).astype(float)
+            trained = _train_deep(x, y, ws, lr=0.5, steps=3)
+            measured = [symmetry.count_distinct_units(w, tol=1e-10) for w in trained[:-1]]
+            assert measured == ex01.surviving_units_deep_reference(ws), seed
+
+
+def test_hidden_draws_contain_split_clones():
+    """The draws are informative: counting columns only is wrong on most of them."""
+    wrong = 0
+    for seed in range(20):
+        for call in ex01._surviving_calls(np.random.default_rng(seed))[:4]:
+            w1, w2 = call.args
+            wrong += surviving_counting_columns_only(w1, w2) != ex01.surviving_units_reference(
+                w1, w2
+            )
+    assert wrong >= 40
 
 
 def test_library_reference_earns_zero():

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from course_utils.grading.checks import QuestionCheck, random_initializer
+from course_utils.grading.predictions import gated
 
 _REGISTRY: dict[str, Question] = {}
 _LOAD_ERRORS: dict[str, str] = {}
@@ -97,7 +98,7 @@ def initializer_question(
     """Declare a question on a random initializer the library also defines, under the name ``id``.
 
     The check is :func:`~course_utils.grading.checks.random_initializer` with ``variance``,
-    ``family`` and ``variance_label``; handing in the library's own ``id``, its
+    ``family`` and ``variance_label``, gated on its variance check (a constant earns 0); handing in the library's own ``id``, its
     ``variance_scaling`` or ``INITIALIZERS``, or anything in ``also_forbidden`` (e.g. the
     ``torch.nn.init`` twin) earns 0.
     """
@@ -106,7 +107,10 @@ def initializer_question(
         exercise=exercise,
         points=points,
         title=title,
-        check=random_initializer(variance, family=family, variance_label=variance_label),
+        check=gated(
+            random_initializer(variance, family=family, variance_label=variance_label),
+            main="variance",
+        ),
         forbidden=(f"course_utils.initializers.{id}", *_INITIALIZER_SHORTCUTS, *also_forbidden),
     )
 

@@ -1,0 +1,68 @@
+"""Shared pieces of the exercise tests that exercise 01-06 add to _grading_helpers: stub answers
+that must earn 0 on every question, and a helper to grade them on visible and hidden inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from course_utils.grading import get_question, harness, run_checks
+from course_utils.grading.judge import judge, request_for
+
+
+def _zeros(*args: Any, **kwargs: Any) -> Any:
+    first = args[0] if args else None
+    if isinstance(first, tuple) and all(isinstance(d, int) for d in first):
+        return np.zeros(first, dtype=kwargs.get("dtype", np.float32))
+    if isinstance(first, np.ndarray):
+        return np.zeros_like(first)
+    return 0.0
+
+
+def _none(*args: Any, **kwargs: Any) -> Any:
+    return None
+
+
+def _identity(*args: Any, **kwargs: Any) -> Any:
+    return args[0] if args else None
+
+
+def _raises(*args: Any, **kwargs: Any) -> Any:
+    raise ValueError("mode")
+
+
+def _ones(*args: Any, **kwargs: Any) -> Any:
+    first = args[0] if args else None
+    if isinstance(first, tuple) and all(isinstance(d, int) for d in first):
+        return np.ones(first, dtype=kwargs.get("dtype", np.float32))
+    return 1.0
+
+
+#: Answers that do nothing: each must earn 0 points on every question.
+STUBS: dict[str, Callable[..., Any]] = {
+    "zeros": _zeros,
+    "ones": _ones,
+    "None": _none,
+    "returns its input": _identity,
+    "raises ValueError": _raises,
+}
+
+
+def hidden_points(qid: str, answer: Any, seed: int = 0) -> float:
+    """Points of ``answer`` on the grader's hidden inputs drawn with ``seed``."""
+    q = get_question(qid)
+    calls = q.check.calls(np.random.default_rng(seed))
+    result = judge(
+        q, calls, harness.run_question({q.name: answer}, request_for(q, calls, time_limit=20))
+    )
+    return result.points
+
+
+def assert_stubs_earn_zero(qid: str) -> None:
+    """Every stub earns 0 on the visible and on the hidden inputs of question ``qid``."""
+    for label, stub in STUBS.items():
+        visible = run_checks(qid, stub)
+        assert visible.points == 0, (qid, label, visible.message)
+        assert hidden_points(qid, stub) == 0, (qid, label)
