@@ -8,12 +8,17 @@ Where the scripts come from (at build time, never at view time):
 
 - MathJax 2: the ``jupyter-server-mathjax`` package installed with the course.
 - require.js, ``@jupyter-widgets/html-manager`` (the widget renderer), reveal.js and jQuery: the npm
-  registry, fetched once with ``npm pack`` into ``build/vendor`` and reused afterwards.
+  registry, fetched once with ``npm pack`` (Node.js) into a per-user cache folder and reused
+  afterwards: ``$COURSE_UTILS_CACHE``, else ``$XDG_CACHE_HOME/course_utils`` or
+  ``~/.cache/course_utils`` (``~/Library/Caches/course_utils`` on macOS), never the package folder.
+
+The course folder (the one holding ``notebooks/``, ``exercises/`` and ``README.md``) is given with
+``--root`` and defaults to the current folder, so an installed package builds any checkout.
 
 Usage::
 
-    python -m course_utils.site html build/site      # make html
-    python -m course_utils.site slides build/slides  # make slides
+    python -m course_utils.site html build/site [--root COURSE_DIR]      # make html
+    python -m course_utils.site slides build/slides [--root COURSE_DIR]  # make slides
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -31,8 +37,22 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-VENDOR_CACHE = ROOT / "build" / "vendor"
+
+def cache_dir() -> Path:
+    """Where fetched scripts are kept between builds (outside the installed package)."""
+    if os.environ.get("COURSE_UTILS_CACHE"):
+        return Path(os.environ["COURSE_UTILS_CACHE"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "course_utils"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "course_utils"
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "course_utils" / "Cache"
+    return Path.home() / ".cache" / "course_utils"
+
+
+class NoNotebooksError(ValueError):
+    """The course folder holds no lecture notebook (``notebooks/NN_*.ipynb``)."""
 
 #: npm packages the pages load, pinned; (package spec, files or folders to copy, target folder)
 NPM_PACKAGES = {
@@ -40,12 +60,35 @@ NPM_PACKAGES = {
     "html-manager": ("@jupyter-widgets/html-manager@1.0.15", ["dist"]),
     "reveal.js": ("reveal.js@4.6.1", ["dist", "plugin"]),
     "jquery": ("jquery@3.7.1", ["dist/jquery.min.js"]),
+    # not served: injected by tests/test_accessibility.py to audit every page (WCAG 2.1 AA)
+    "axe-core": ("axe-core@4.14.1", ["axe.min.js"]),
 }
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 
 # A lab template without the Mermaid loader (it points at a CDN and the course has no diagrams).
 _TEMPLATE_OVERRIDE = """{%- extends 'BASE/index.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+# Slides only: layout that lets a slide fit 1280 x 720 (tests/test_slides.py measures it). No
+# prompts, smaller code that wraps instead of running off the right edge, figures that leave room
+# for their caption.
+_SLIDES_CSS = """{%- block html_head_css -%}
+<style type="text/css">
+:root {
+  --jp-cell-prompt-width: 0px;
+  --jp-code-font-size: 15px;
+  --jp-content-font-size1: 19px;
+}
+.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
+.reveal .jp-Cell-inputWrapper pre, .reveal .jp-OutputArea-output pre {
+  white-space: pre-wrap; overflow-wrap: anywhere; box-sizing: border-box;
+}
+.reveal .jp-OutputArea-output img { max-width: 100%; max-height: 430px; width: auto; height: auto; }
+.reveal .slides section h1 { font-size: 40px; }
+.reveal .slides section h2 { font-size: 30px; }
+</style>
+{%- endblock html_head_css -%}
 """
 
 
@@ -65,7 +108,7 @@ class Page:
 def _npm_package(name: str) -> Path:
     """Extract the pinned npm package ``name`` into the vendor cache (once) and return its path."""
     spec, _ = NPM_PACKAGES[name]
-    dest = VENDOR_CACHE / name
+    dest = cache_dir() / "vendor" / name
     stamp = dest / ".spec"
     if stamp.exists() and stamp.read_text() == spec:
         return dest
@@ -171,9 +214,10 @@ def _exporter(kind: str, urls: dict[str, str], depth: int):
     c.HTMLExporter.widget_renderer_url = up + urls["widgets"]
     c.HTMLExporter.jquery_url = up + urls.get("jquery", urls["require"])
     base = "reveal" if kind == "slides" else "lab"
-    template_dir = VENDOR_CACHE / "templates"
+    template_dir = cache_dir() / "templates"
     template_dir.mkdir(parents=True, exist_ok=True)
-    (template_dir / f"course_{base}.html.j2").write_text(_TEMPLATE_OVERRIDE.replace("BASE", base))
+    template = _TEMPLATE_OVERRIDE.replace("BASE", base) + (_SLIDES_CSS if kind == "slides" else "")
+    (template_dir / f"course_{base}.html.j2").write_text(template)
     c.HTMLExporter.extra_template_paths = [str(template_dir)]
     c.HTMLExporter.template_file = f"course_{base}.html.j2"
     if kind == "slides":
@@ -208,8 +252,21 @@ def _sources(root: Path, folder: str) -> list[Path]:
     return sorted(p for p in (root / folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def build_html(out: Path, root: Path = ROOT) -> list[Page]:
-    """Render lectures and exercises into ``out`` with an index page in syllabus order."""
+def course_root(root: Path | str | None = None) -> Path:
+    """The course folder (default: the current folder); raises when it has no lecture notebook."""
+    root = Path.cwd() if root is None else Path(root)
+    if not _sources(root, "notebooks"):
+        raise NoNotebooksError(
+            f"no lecture notebooks (notebooks/NN_*.ipynb) in {root.resolve()}: pass the course "
+            "folder, the one holding notebooks/ and exercises/, as --root COURSE_DIR"
+        )
+    return root
+
+
+def build_html(out: Path, root: Path | str | None = None) -> list[Page]:
+    """Render lectures and exercises of the course folder ``root`` (default: the current folder)
+    into ``out`` with an index page in syllabus order."""
+    root = course_root(root)
     out = Path(out)
     shutil.rmtree(out, ignore_errors=True)
     urls = vendor_scripts(out / "static")
@@ -229,8 +286,10 @@ def build_html(out: Path, root: Path = ROOT) -> list[Page]:
     return pages
 
 
-def build_slides(out: Path, root: Path = ROOT) -> list[Path]:
-    """One reveal.js deck per lecture, ``out/NN_topic.slides.html``, scripts copied beside them."""
+def build_slides(out: Path, root: Path | str | None = None) -> list[Path]:
+    """One reveal.js deck per lecture of the course folder ``root`` (default: the current folder),
+    ``out/NN_topic.slides.html``, scripts copied beside them."""
+    root = course_root(root)
     out = Path(out)
     shutil.rmtree(out, ignore_errors=True)
     urls = vendor_scripts(out / "static", reveal=True)
@@ -299,13 +358,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.site", description=__doc__)
     parser.add_argument("kind", choices=["html", "slides"])
     parser.add_argument("out", type=Path)
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        metavar="COURSE_DIR",
+        help="the course folder holding notebooks/ and exercises/ (default: the current folder)",
+    )
     args = parser.parse_args(argv)
-    if args.kind == "html":
-        pages = build_html(args.out)
-        print(f"wrote {len(pages)} pages and {args.out / 'index.html'}")
-    else:
-        decks = build_slides(args.out)
-        print(f"wrote {len(decks)} slide decks to {args.out}")
+    try:
+        if args.kind == "html":
+            pages = build_html(args.out, root=args.root)
+            print(f"wrote {len(pages)} pages and {args.out / 'index.html'}")
+        else:
+            decks = build_slides(args.out, root=args.root)
+            print(f"wrote {len(decks)} slide decks to {args.out}")
+    except NoNotebooksError as err:
+        parser.error(str(err))
     return 0
 
 
