@@ -1814,7 +1814,9 @@ def measured_vs_theory(
                     m,
                     linestyle="none",
                     marker=markers[i % len(markers)],
-                    markersize=5,
+                    markersize=6,
+                    markerfacecolor="none",  # hollow: coinciding series stay visible
+                    markeredgewidth=1.5,
                     color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
                     label=key,
                 )
@@ -1903,6 +1905,7 @@ def sample_histograms(
     for i, (label, values) in enumerate(samples.items()):
         v = _to_numpy(values).ravel()
         ax.hist(v, bins=bins, density=True, alpha=0.5, color=color(i), label=label)
+    # density j is drawn in the colour of sample j (its histogram), extra ones continue the palette
     for j, (label, pair) in enumerate((densities or {}).items()):
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise ValueError(f"densities[{label!r}] must be a (t, pdf) pair")
@@ -1910,7 +1913,11 @@ def sample_histograms(
         if len(t) != len(p):
             raise ValueError(f"densities[{label!r}]: t and pdf lengths differ")
         ax.plot(
-            t, p, color=_LINE_COLOURS[(j + len(samples)) % len(_LINE_COLOURS)], lw=2, label=label
+            t,
+            p,
+            color=color(j) if j < len(samples) else _LINE_COLOURS[j % len(_LINE_COLOURS)],
+            lw=2,
+            label=label,
         )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
