@@ -27,24 +27,33 @@ from course_utils.grading.judge import judge, request_for
 
 
 # ---- student-like implementations ----------------------------------------------------------
+# (exercise 03 also grades fan_in_and_fan_out, so the library's one is out of reach there: a
+# student's initializer uses the student's own fans)
+def own_fans(shape, *, layout="in_out"):
+    receptive = int(np.prod(shape[:-2] if layout == "in_out" else shape[2:]))
+    if layout == "in_out":
+        return shape[-2] * receptive, shape[-1] * receptive
+    return shape[1] * receptive, shape[0] * receptive
+
+
 def own_normal(shape, rng, *, layout="in_out", dtype=np.float32):
-    fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+    fan_in, _ = own_fans(shape, layout=layout)
     return rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape).astype(dtype)
 
 
 def own_uniform(shape, rng, *, layout="in_out", dtype=np.float32):
-    fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+    fan_in, _ = own_fans(shape, layout=layout)
     a = np.sqrt(3.0 / fan_in)
     return rng.uniform(-a, a, size=shape).astype(dtype)
 
 
 def fan_out_normal(shape, rng, *, layout="in_out", dtype=np.float32):
-    _, fan_out = initializers.fan_in_and_fan_out(shape, layout=layout)
+    _, fan_out = own_fans(shape, layout=layout)
     return rng.normal(0.0, np.sqrt(1.0 / fan_out), size=shape).astype(dtype)
 
 
 def global_normal(shape, rng, *, layout="in_out", dtype=np.float32):
-    fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+    fan_in, _ = own_fans(shape, layout=layout)
     return np.random.normal(0.0, np.sqrt(1.0 / fan_in), size=shape).astype(dtype)  # noqa: NPY002
 
 
@@ -92,21 +101,26 @@ def test_correct_initializers_pass_the_hidden_checks_for_many_grader_draws():
 
 
 @pytest.mark.parametrize(
-    "fn, failing, words",
+    "fn, failing, words, partial",
     [
-        (fan_out_normal, "variance", "1/fan_out"),
-        (global_normal, "uses only rng", "global random state"),
-        (float64_normal, "dtype", "float64"),
-        (flat_normal, "shape", "expected"),
-        (fixed_seed_normal, "different seeds differ", "rng argument is ignored"),
-        (own_uniform, "distribution", "look uniform"),
+        (fan_out_normal, "variance", "1/fan_out", False),
+        (global_normal, "uses only rng", "global random state", True),
+        (float64_normal, "dtype", "float64", True),
+        (flat_normal, "shape", "expected", False),
+        (fixed_seed_normal, "different seeds differ", "rng argument is ignored", True),
+        (own_uniform, "distribution", "look uniform", True),
     ],
 )
-def test_each_mistake_fails_its_check_with_a_hint(fn, failing, words):
+def test_each_mistake_fails_its_check_with_a_hint(fn, failing, words, partial):
+    """Partial credit only while the main check (the variance) passes: a wrong variance, or no
+    array of the right shape to measure it on, earns 0."""
     r = run_checks("lecun_normal", fn)
     failed = _failed(r)
     assert failing in failed and words in failed[failing], failed
-    assert 0 < r.points < r.max_points
+    if partial:
+        assert 0 < r.points < r.max_points
+    else:
+        assert r.points == 0 and "variance" in failed
 
 
 def test_wrong_variance_is_detected_on_the_hidden_shapes_too():
@@ -123,7 +137,7 @@ def test_wrong_variance_is_detected_on_the_hidden_shapes_too():
 
 def test_the_uniform_bound_is_checked():
     def too_wide(shape, rng, *, layout="in_out", dtype=np.float32):
-        fan_in, _ = initializers.fan_in_and_fan_out(shape, layout=layout)
+        fan_in, _ = own_fans(shape, layout=layout)
         return rng.uniform(-np.sqrt(1 / fan_in), np.sqrt(1 / fan_in), size=shape).astype(dtype)
 
     failed = _failed(run_checks("lecun_uniform", too_wide))
@@ -142,16 +156,52 @@ def test_kurtosis_standard_error_matches_the_normal_formula():
 
 # ---- library reference, stubs, never raising -----------------------------------------------
 def test_the_library_reference_earns_zero_even_when_wrapped():
+    from functools import partial
+
+    from course_utils.initializers import lecun_normal as imported
+
     def wrapper(shape, rng, *, layout="in_out", dtype=np.float32):
         return initializers.variance_scaling(shape, rng, layout=layout, dtype=dtype)
 
-    for fn in (initializers.lecun_normal, wrapper):
+    def wraps_imported(shape, rng, *, layout="in_out", dtype=np.float32):
+        return imported(shape, rng, layout=layout, dtype=dtype)
+
+    for fn in (initializers.lecun_normal, partial(initializers.lecun_normal)):
         r = run_checks("lecun_normal", fn)
-        assert r.points == 0 and "library's own" in r.message
+        assert r.points == 0 and "library's own" in r.message, r.message
+    for fn in (wrapper, wraps_imported):
+        r = run_checks("lecun_normal", fn)
+        assert r.points == 0 and "not available while grading" in r.message, r.message
+    # and the references are back afterwards
+    assert (
+        initializers.lecun_normal((4, 3), 0).shape == (4, 3)
+        and imported is initializers.lecun_normal
+    )
+
+
+def test_an_own_helper_named_like_a_library_function_is_fine():
+    """The old in-kernel origin detection refused an honest helper named ``predict`` next to
+    ``theory.weight_variance``; only identity counts now."""
+    from course_utils import theory
+
+    def predict(shape, rng, *, layout="in_out", dtype=np.float32):
+        return own_normal(shape, rng, layout=layout, dtype=dtype)
+
+    def lecun_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+        assert theory is not None
+        return predict(shape, rng, layout=layout, dtype=dtype)
+
+    r = run_checks("lecun_normal", lecun_normal)
+    assert r.passed, r.message
 
 
 def test_using_a_library_helper_that_is_not_the_answer_is_fine():
-    r = run_checks("lecun_normal", own_normal)  # calls initializers.fan_in_and_fan_out
+    def with_gain(shape, rng, *, layout="in_out", dtype=np.float32):
+        fan_in, _ = own_fans(shape, layout=layout)
+        std = initializers.gain("linear") / np.sqrt(fan_in)  # not a reference of exercise 03
+        return rng.normal(0.0, std, size=shape).astype(dtype)
+
+    r = run_checks("lecun_normal", with_gain)
     assert r.passed
 
 

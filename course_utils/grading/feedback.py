@@ -8,7 +8,7 @@ from typing import Any
 from course_utils.grading import harness
 from course_utils.grading.checks import NO_OUTPUT, QuestionResult, zero
 from course_utils.grading.judge import judge, request_for
-from course_utils.grading.registry import get_question
+from course_utils.grading.registry import get_question, questions_for
 
 _MISSING = object()
 
@@ -31,7 +31,12 @@ def run_checks(
         else:
             namespace = {q.name: obj}
         calls = q.check.calls(None)
-        answer = harness.run_question(namespace, request_for(q, calls, time_limit=time_limit))
+        request = request_for(q, calls, time_limit=time_limit)
+        # as in the grader's sandbox: every reference of the exercise is out of reach
+        request["forbidden"] = sorted(
+            {name for other in questions_for(q.exercise) for name in other.forbidden}
+        )
+        answer = harness.run_question(namespace, request)
         return judge(q, calls, answer)
     except Exception as err:  # noqa: BLE001 - feedback must never raise at the student
         return zero(q.id, q.points, f"the check itself failed: {type(err).__name__}: {err}")

@@ -18,13 +18,13 @@ objects ``{"__rng__": seed}`` (a fresh ``numpy.random.Generator``), ``{"__tuple_
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import math
 import signal
 import sys
 import threading
 import types
-import warnings
 from typing import Any
 
 import numpy as np
@@ -118,8 +118,11 @@ class Opaque:
 
 
 # ------------------------------------------------------------------------------------------------
-# is this the library's own reference?
+# the library's own references
 # ------------------------------------------------------------------------------------------------
+UNAVAILABLE = "not available while grading"
+
+
 def _resolve(qualname: str) -> Any:
     """Object named ``module.attr`` if its module is already imported, else None."""
     module_name, _, attr = qualname.rpartition(".")
@@ -127,87 +130,73 @@ def _resolve(qualname: str) -> Any:
     return getattr(module, attr, None) if module is not None else None
 
 
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
-
-
 def library_origin(obj: Any, forbidden: list[str]) -> str | None:
-    """Name of the forbidden library object that ``obj`` is, wraps or calls; None when clean.
+    """Name of the forbidden library object that ``obj`` *is* (directly, through
+    ``functools.partial``, a bound method or ``__wrapped__``); None otherwise.
 
-    Looks through identity, code objects, ``functools.partial``, ``__wrapped__``, closures and
-    the globals (and module attributes) that the function's code refers to, a few levels deep.
+    Only identity counts, so a student's own function is never mistaken for the library's
+    (whatever its name or the names it uses). Code that merely calls a reference is caught by
+    :func:`references_stubbed` during ``check()`` and, in the grader, by the sandbox, where the
+    references are stubs.
     """
-    roots = {name.split(".")[0] for name in forbidden}
-    targets: dict[int, str] = {}
-    codes: dict[int, str] = {}
+    targets = {}
     for name in forbidden:
         ref = _resolve(name)
         if ref is not None:
             targets[id(ref)] = name
-            code = getattr(ref, "__code__", None)
-            if code is not None:
-                codes[id(code)] = name
-    if not targets:
-        return None
-    seen: set[int] = set()
-
-    def visit(o: Any, depth: int) -> str | None:
-        if depth > 4 or id(o) in seen:
-            return None
-        seen.add(id(o))
+    o, depth = obj, 0
+    while o is not None and depth < 8:
         if id(o) in targets:
             return targets[id(o)]
         if isinstance(o, functools.partial):
-            return visit(o.func, depth + 1)
-        wrapped = getattr(o, "__wrapped__", None) if callable(o) else None
-        if wrapped is not None and (found := visit(wrapped, depth + 1)):
-            return found
-        if isinstance(o, types.MethodType):
-            return visit(o.__func__, depth + 1)
-        code = getattr(o, "__code__", None)
-        if not isinstance(code, types.CodeType):
-            call = type(o).__dict__.get("__call__")
-            if callable(o) and not isinstance(o, type) and isinstance(call, types.FunctionType):
-                return visit(call, depth + 1)
-            return None
-        if id(code) in codes:
-            return codes[id(code)]
-        for cell in getattr(o, "__closure__", None) or ():
+            o = o.func
+        elif isinstance(o, types.MethodType):
+            o = o.__func__
+        else:
             try:
-                content = cell.cell_contents
-            except ValueError:
-                continue
-            if found := visit(content, depth + 1):
-                return found
-        names = _code_names(code)
-        glob = getattr(o, "__globals__", {}) or {}
-        for name in sorted(names):
-            if name in glob and (found := visit_global(glob[name], names, depth + 1)):
-                return found
-        return None
+                o = getattr(o, "__wrapped__", None) if callable(o) else None
+            except Exception:  # noqa: BLE001 - a hostile __getattr__
+                return None
+        depth += 1
+    return None
 
-    def visit_global(value: Any, names: set[str], depth: int) -> str | None:
-        if not isinstance(value, types.ModuleType):
-            return visit(value, depth)
-        if depth > 6 or value.__name__.split(".")[0] not in roots or id(value) in seen:
-            return None
-        seen.add(id(value))
-        for attr in sorted(names):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                sub = getattr(value, attr, None)
-            if sub is not None and (found := visit_global(sub, names, depth + 1)):
-                return found
-        return None
 
+def _unavailable(name: str) -> Any:
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{name} is {UNAVAILABLE}")
+
+    unavailable.__name__ = name.rpartition(".")[2]
+    return unavailable
+
+
+@contextlib.contextmanager
+def references_stubbed(obj: Any, forbidden: list[str]) -> Any:
+    """While the block runs, each forbidden object is a stub raising "not available while
+    grading": as a module attribute and wherever ``obj``'s globals hold that very object.
+    Everything is restored afterwards. (In the grader's sandbox the references are stubs
+    already, at the source level; this gives ``check()`` in a notebook the same verdict.)"""
+    swaps: list[tuple[Any, str, Any]] = []
     try:
-        return visit(obj, 0)
-    except Exception:
-        return None
+        originals = {}
+        for name in forbidden:
+            module_name, _, attr = name.rpartition(".")
+            module = sys.modules.get(module_name)
+            if module is None or attr not in getattr(module, "__dict__", {}):
+                continue
+            original = module.__dict__[attr]
+            originals[id(original)] = name
+            swaps.append((module.__dict__, attr, original))
+        namespace = getattr(obj, "__globals__", None)
+        if isinstance(namespace, dict):
+            for key, value in list(namespace.items()):
+                if id(value) in originals:
+                    swaps.append((namespace, key, value))
+        for where, key, original in swaps:
+            where[key] = _unavailable(originals[id(original)])
+        yield
+    finally:
+        for where, key, original in reversed(swaps):
+            where[key] = original
 
 
 # ------------------------------------------------------------------------------------------------
@@ -247,7 +236,12 @@ def call_one(obj: Any, call: dict, time_limit: float) -> dict:
     saved = np.random.get_state()  # noqa: NPY002 - restored below
     before = _global_state_key()
     out_stdout, out_stderr = sys.stdout, sys.stderr
-    use_timer = threading.current_thread() is threading.main_thread() and time_limit > 0
+    use_timer = (
+        hasattr(signal, "setitimer")  # not on Windows or Pyodide: no per-call time limit there
+        and hasattr(signal, "SIGALRM")
+        and threading.current_thread() is threading.main_thread()
+        and time_limit > 0
+    )
     old_handler = None
     result: dict
 
@@ -303,12 +297,14 @@ def run_question(namespace: dict, request: dict) -> dict:
         return answer
     limit = float(request.get("time_limit", 10.0))
     outcomes: list[dict] = []
-    for call in calls:
-        if outcomes and str(outcomes[-1].get("error", "")).startswith(("timeout", "interrupted")):
-            error = str(outcomes[-1]["error"]).removesuffix(" (an earlier call)")
-            outcomes.append({"ok": False, "error": error + " (an earlier call)"})
-            continue
-        outcomes.append(call_one(obj, call, limit))
+    with references_stubbed(obj, list(request.get("forbidden", []))):
+        for call in calls:
+            last = str(outcomes[-1].get("error", "")) if outcomes else ""
+            if last.startswith(("timeout", "interrupted")):
+                error = last.removesuffix(" (an earlier call)")
+                outcomes.append({"ok": False, "error": error + " (an earlier call)"})
+                continue
+            outcomes.append(call_one(obj, call, limit))
     answer["outcomes"] = outcomes
     return answer
 

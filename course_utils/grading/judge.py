@@ -40,7 +40,7 @@ def judge(
             return zero(
                 q.id,
                 q.points,
-                f"`{q.name}` is the library's own {answer['library']} (or calls it): "
+                f"`{q.name}` is the library's own {answer['library']}: "
                 "write your own implementation",
             )
         if q.check.calls_object:
@@ -48,6 +48,14 @@ def judge(
             if not isinstance(raw, list) or len(raw) != len(calls):
                 return zero(q.id, q.points, f"`{q.name}` returned no usable results")
             outcomes = [Outcome.from_wire(o if isinstance(o, dict) else {}) for o in raw]
+            used = next((o.error for o in outcomes if "not available while grading" in o.error), "")
+            if used:
+                return zero(
+                    q.id,
+                    q.points,
+                    f"`{q.name}` uses a library reference that answers the question ({used}): "
+                    "write your own implementation",
+                )
             if outcomes and all(o.error.startswith("NotImplementedError") for o in outcomes):
                 return zero(
                     q.id,
