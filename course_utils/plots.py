@@ -2138,3 +2138,76 @@ def start_losses(
     ax.legend(fontsize=8)
     describe(fig, f"{ax.get_title()}. Loss per step, log axis: " + "; ".join(summary) + ".")
     return fig
+
+
+# --------------------------------------------------------------------------- lecture 08 (modern)
+
+
+def series_vs_theory(
+    x: Any,
+    measured: Mapping[str, Any],
+    theory: Mapping[str, Any],
+    *,
+    spread: Mapping[str, Any] | None = None,
+    theory_x: Any = None,
+    logx: bool = False,
+    logy: bool = False,
+    xlabel: str = "block",
+    ylabel: str = "std of the residual stream",
+    title: str = "",
+    summary: str = "",
+) -> Figure:
+    """Measured series (markers, optional +-spread bars) with their theory (lines), one colour
+    per series, on one axes; ``summary`` ends the figure's text description.
+
+    Parameters
+    ----------
+    x : sequence
+        x values of the measured points (shared by every series).
+    measured, theory : dict label -> sequence
+        Same keys; a theory value may be ``None`` (no line). Theory is drawn at ``theory_x``
+        (default ``x``).
+    spread : dict label -> sequence, optional
+        Half-height of an error bar per measured point (e.g. one standard error).
+
+    Examples
+    --------
+    >>> fig = series_vs_theory([0, 1, 2], {"a": [1, 2, 4]}, {"a": [1, 2, 4]}, logy=True)
+    >>> len(fig.axes)
+    1
+    """
+    if not isinstance(measured, Mapping) or not measured:
+        raise ValueError("measured must be a non-empty dict label -> sequence")
+    if not isinstance(theory, Mapping) or set(theory) - set(measured):
+        raise ValueError("theory must be a dict keyed like measured")
+    xs = _as_1d(x, "x")
+    tx = xs if theory_x is None else _as_1d(theory_x, "theory_x")
+    fig, axes = _new_figure(size=(6.4, 3.9))
+    ax = axes[0, 0]
+    for i, (key, values) in enumerate(measured.items()):
+        m = _as_1d(values, "measured")
+        if len(m) != len(xs):
+            raise ValueError(f"measured[{key!r}] has {len(m)} values for {len(xs)} x values")
+        c = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        err = None if spread is None or spread.get(key) is None else _as_1d(spread[key], "spread")
+        ax.errorbar(xs, m, yerr=err, linestyle="none", marker="o", markersize=4, color=c,
+                    label=f"{key} (measured)")  # fmt: skip
+        t = theory.get(key)
+        if t is not None:
+            t = _as_1d(t, "theory")
+            if len(t) != len(tx):
+                raise ValueError(f"theory[{key!r}] has {len(t)} values for {len(tx)} x values")
+            ax.plot(tx, t, color=c, lw=1.5, alpha=0.8)
+    if logx:
+        ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="grey", lw=1.5, label="lines: theory"))
+    ax.legend(handles=handles, fontsize=8)
+    describe(fig, f"{title}. Markers: measured {ylabel}; lines: theory. {summary}".strip())
+    return fig
