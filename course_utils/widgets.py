@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
@@ -402,6 +402,71 @@ def _spectrum_reference(
     return None, ""
 
 
+# ------------------------------------------------------------------------------- rendering
+
+
+class _TextCachingRenderer(RendererAgg):
+    """Agg renderer that keeps the bitmap of every plain text it drew (keyed by string, font,
+    colour and angle) and pastes it on later frames instead of rendering the glyphs again.
+
+    Matplotlib 3.11 lays out and rasterizes text glyph by glyph on every draw, which was about
+    two thirds of a frame; a slider move changes a few titles and tick labels and leaves the
+    other labels as they were. A pasted label sits on whole pixels (matplotlib places glyphs at
+    sub-pixel positions): the difference is at most one pixel of anti-aliasing.
+    Mathtext, clipped text and texts with an alpha go the ordinary way.
+    """
+
+    _MAX = 2048
+
+    def __init__(self, width, height, dpi):
+        super().__init__(width, height, dpi)
+        self._text_images = {}
+        self._draw_image = self._renderer.draw_image
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        alpha = gc.get_alpha()
+        clipped = gc.get_clip_rectangle() is not None or gc.get_clip_path()[0] is not None
+        if ismath or clipped or alpha not in (None, 1, 1.0):
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        key = (s, hash(prop), float(angle), tuple(gc.get_rgb()), alpha, gc.get_antialiased())
+        hit = self._text_images.get(key)
+        if hit is None:
+            w, h, d = self.get_text_width_height_descent(s, prop, False)
+            pad = int(math.ceil(w + h)) + 4
+            size = 2 * pad
+            tmp = RendererAgg(size, size, self.dpi)
+            RendererAgg.draw_text(tmp, gc, pad, pad, s, prop, angle, False, mtext)
+            rgba = np.asarray(tmp.buffer_rgba())
+            rows = np.flatnonzero(rgba[..., 3].any(axis=1))
+            cols = np.flatnonzero(rgba[..., 3].any(axis=0))
+            if rows.size == 0:
+                hit = (None, 0, 0)
+            else:
+                r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+                hit = (np.ascontiguousarray(rgba[r0:r1, c0:c1][::-1]), c0 - pad, r0 - pad)
+            if len(self._text_images) >= self._MAX:
+                self._text_images.clear()
+            self._text_images[key] = hit
+        img, dx, dy = hit
+        if img is None:
+            return
+        left = round(x) + dx
+        top = round(y) + dy  # downwards
+        self._draw_image(gc, left, self.height - top - img.shape[0], img)
+
+
+class _LabCanvas(FigureCanvasAgg):
+    """An Agg canvas whose renderer caches text bitmaps (:class:`_TextCachingRenderer`)."""
+
+    def get_renderer(self):
+        w, h = self.get_width_height(physical=True)
+        key = w, h, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = _TextCachingRenderer(w, h, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer
+
+
 # ------------------------------------------------------------------------------- panel 1
 
 
@@ -601,11 +666,23 @@ _ACT, _GRAD = PALETTE[0], PALETTE[3]  # blue, vermillion
 _FIG_SIZE = (12.0, 6.6)
 
 
+def _place_labels(ax: Any, left_pts: float = 34.0, below_pts: float = 22.0) -> None:
+    """Fix the axis-label positions (in points from the axes) instead of letting matplotlib
+    measure every tick label of the axes and its siblings on each draw, and the title's."""
+    fig = ax.figure
+    pos = ax.get_position()
+    w = pos.width * fig.get_figwidth() * 72.0
+    h = pos.height * fig.get_figheight() * 72.0
+    ax.yaxis.set_label_coords(-left_pts / w, 0.5)
+    ax.xaxis.set_label_coords(0.5, -below_pts / h)
+
+
 def _build_explorer_figure(dpi: int) -> Figure:
     fig = Figure(figsize=_FIG_SIZE, dpi=dpi)
-    FigureCanvasAgg(fig)  # one canvas for the figure's life (see figure_png)
-    gs = fig.add_gridspec(3, 15, left=0.07, right=0.985, bottom=0.085, top=0.9,
+    _LabCanvas(fig)  # one canvas (and text cache) for the figure's life (see figure_png)
+    gs = fig.add_gridspec(3, 15, left=0.075, right=0.985, bottom=0.085, top=0.9,
                           hspace=0.62, wspace=0.55)  # fmt: skip
+    bottom = gs[2, :].subgridspec(1, 3, width_ratios=[6, 5, 4], wspace=0.28)
     h: dict[str, Any] = {"hist": {}}
     for row, (key, colour, ylabel) in enumerate(
         (("act", _ACT, "activations\nfraction"), ("grad", _GRAD, "gradients\nfraction"))
@@ -622,11 +699,11 @@ def _build_explorer_figure(dpi: int) -> Figure:
                 ax.tick_params(labelleft=False)
             else:
                 ax.set_ylabel(ylabel, fontsize=9)
-            titles.append(ax.set_title("", fontsize=9, pad=3))
+            titles.append(ax.set_title("", fontsize=9, pad=3, y=1.0))
             axes.append(ax)
             steps.append(step)
         h["hist"][key] = (axes, steps, titles)
-    ax = fig.add_subplot(gs[2, 0:6])
+    ax = fig.add_subplot(bottom[0, 0])
     lines = {
         "act": ax.plot([], [], "o", color=_ACT, ms=4, label="activation std")[0],
         "theory_act": ax.plot([], [], "-", color=_ACT, lw=1.5, label="theory")[0],
@@ -637,14 +714,16 @@ def _build_explorer_figure(dpi: int) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
     ax.set_xlabel("layer", fontsize=9, labelpad=1)
     ax.set_ylabel("std (log)", fontsize=9)
-    ax.set_title("Std by depth: markers measured, lines theory", fontsize=10, pad=3)
+    ax.set_title("Std by depth: markers measured, lines theory", fontsize=10, pad=3, y=1.0)
     ax.tick_params(labelsize=8, length=3, pad=2)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7.5, ncol=2, loc="best", handlelength=1.8, borderaxespad=0.3)
+    ax.legend(
+        fontsize=7.5, ncol=2, loc="lower left", handlelength=1.8, borderaxespad=0.3, framealpha=0.8
+    )
     note = ax.text(0.5, 0.5, "", ha="center", va="center", transform=ax.transAxes, fontsize=9)
     h["std"] = (ax, lines, note)
 
-    ax = fig.add_subplot(gs[2, 6:11])
+    ax = fig.add_subplot(bottom[0, 1])
     lines = {
         "sv": ax.plot([], [], "-", color=PALETTE[7], lw=1.8, label="measured")[0],
         "rms": ax.plot([], [], "--", color=PALETTE[2], lw=1.5, label="theory RMS")[0],
@@ -652,15 +731,15 @@ def _build_explorer_figure(dpi: int) -> Figure:
     }
     _log_axis(ax)
     ax.set_xlabel("rank / number of singular values", fontsize=9, labelpad=1)
-    ax.set_ylabel("singular value (log)", fontsize=9)
+    ax.set_ylabel("singular value", fontsize=9)
     ax.tick_params(labelsize=8, length=3, pad=2)
     ax.grid(True, alpha=0.3)
-    title = ax.set_title("", fontsize=10, pad=3)
+    title = ax.set_title("", fontsize=10, pad=3, y=1.0)
     legend = ax.legend(fontsize=7.5, loc="lower left", handlelength=1.8, borderaxespad=0.3)
     note2 = ax.text(0.5, 0.5, "", ha="center", va="center", transform=ax.transAxes, fontsize=9)
     h["spec"] = (ax, lines, title, legend, note2)
 
-    ax = fig.add_subplot(gs[2, 11:15])
+    ax = fig.add_subplot(bottom[0, 2])
     lines = {
         "saturated": ax.plot([], [], "o-", color=PALETTE[2], ms=4, label="saturated")[0],
         "dead": ax.plot([], [], "s--", color=PALETTE[4], ms=4, label="dead units")[0],
@@ -669,13 +748,15 @@ def _build_explorer_figure(dpi: int) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax.set_xlabel("layer", fontsize=9, labelpad=1)
     ax.set_ylabel("fraction", fontsize=9)
-    ax.set_title("Saturated / dead", fontsize=10, pad=3)
+    ax.set_title("Saturated / dead", fontsize=10, pad=3, y=1.0)
     ax.tick_params(labelsize=8, length=3, pad=2)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper left", handlelength=1.8, borderaxespad=0.3)
     note3 = ax.text(0.5, 0.5, "", ha="center", va="center", transform=ax.transAxes, fontsize=9)
     h["frac"] = (ax, lines, note3)
     h["suptitle"] = fig.suptitle("", fontsize=11)
+    for ax in fig.axes:
+        _place_labels(ax, 30.0, 19.0)
     fig._init_lab = h  # the artists explorer_figure updates in place
     return fig
 
@@ -806,9 +887,10 @@ def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int
 def figure_png(fig: Figure) -> bytes:
     """Render ``fig`` to PNG bytes (Agg, no pyplot) for an ``ipywidgets.Image``.
 
-    The figure keeps one Agg canvas across calls, so its renderer and matplotlib's text-layout
-    cache survive from frame to frame (``savefig`` would make a new canvas, and lay out every
-    label again, each time); the pixels are encoded as RGB at zlib level 1.
+    The figure keeps one Agg canvas across calls, so its renderer, matplotlib's text-layout
+    cache and (for the lab's figures) the text-bitmap cache survive from frame to frame
+    (``savefig`` would make a new canvas and rasterize every label again); the pixels are
+    encoded as RGB at zlib level 1.
     """
     from PIL import Image
 
@@ -1072,7 +1154,7 @@ def training_figure(data: dict[str, Any], *, dpi: int = 100) -> Figure:
     n = len(schemes)
     st = data["settings"]
     fig = Figure(figsize=(3.1 * (n + 1.35), 3.9), dpi=dpi)
-    FigureCanvasAgg(fig)
+    _LabCanvas(fig)
     gs = fig.add_gridspec(1, n + 1, width_ratios=[1.35] + [1.0] * n, left=0.06, right=0.99,
                           bottom=0.13, top=0.78, wspace=0.3)  # fmt: skip
     ax = fig.add_subplot(gs[0, 0])
