@@ -35,6 +35,10 @@ def grade(*paths: Path, out_dir: Path, jobs: int | None = None) -> dict[str, dic
     cmd = [sys.executable, "-m", "course_utils.grade", *map(str, paths), "--json", str(out)]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
+    from course_utils.grading import sandbox
+
+    if sandbox.unavailable_reason() is not None:  # e.g. macOS: grade as a student would
+        cmd += ["--no-sandbox"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return {Path(r["submission"]).parent.name: r for r in json.loads(out.read_text())}

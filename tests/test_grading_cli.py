@@ -19,6 +19,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_utils.grading import sandbox
+
+pytestmark = pytest.mark.skipif(
+    sandbox.unavailable_reason() is not None,
+    reason=f"no bubblewrap sandbox here: {sandbox.unavailable_reason()}",
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "03_lecun.ipynb"
 EXERCISE = ROOT / "exercises" / "03_lecun.ipynb"
@@ -235,9 +242,10 @@ def test_exception_in_graded_function(graded):
     assert graded["reports"]["raises"]["score"] == FULL - 3
 
 
-def test_wrong_variance_gets_partial_credit_and_a_diagnosis(graded):
+def test_wrong_variance_earns_nothing_but_gets_a_diagnosis(graded):
+    # the variance is the main check: dtype, seeds etc. count only once it passes
     q = _q(graded["reports"]["wrong_variance"], "lecun_normal")
-    assert 0 < q["points"] < q["max_points"] and not q["passed"]
+    assert q["points"] == 0 and not q["passed"]
     assert "variance" in q["message"] and "Glorot" in q["message"]
 
 
@@ -270,7 +278,7 @@ def test_killed_kernel(graded):
 
 def test_output_flood_is_not_kept(graded):
     r = graded["reports"]["flood"]
-    assert r["score"] == FULL and "printed" in r["error"]
+    assert r["score"] == FULL and "characters of output" in r["error"]
 
 
 def test_patching_numpy_or_grading_in_the_notebook_changes_nothing(graded):

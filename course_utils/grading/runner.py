@@ -693,6 +693,7 @@ async def grade_submission_async(
         ),
     }
     results: dict[str, QuestionResult] = {}
+    absent: dict[str, dict] = {}
     missing: dict[str, str] = {}
     failed_cells: dict[int, str] = {}
     notes: list[str] = [flag] if flag else []
@@ -703,7 +704,10 @@ async def grade_submission_async(
         if kind == "answer" and qid in plan and qid not in results:
             q, calls = plan[qid]
             answer = event.get("answer")
-            results[qid] = judge(q, calls, answer if isinstance(answer, dict) else None)
+            if isinstance(answer, dict) and not answer.get("found"):
+                absent[qid] = answer  # judged at the end, with the failed cell as the reason
+            else:
+                results[qid] = judge(q, calls, answer if isinstance(answer, dict) else None)
         elif kind == "missing" and qid in plan:
             missing.setdefault(qid, clean(event.get("text", "")))
         elif kind == "cell" and isinstance(event.get("index"), int):
@@ -745,7 +749,15 @@ async def grade_submission_async(
         elif not reason and failed_cells:
             first = min(failed_cells)
             reason = f"cell {first + 1} {failed_cells[first]}"
-        out.append(judge(q, plan[q.id][1], None, missing=reason or "no answer came back"))
+        answer = absent.get(q.id)
+        out.append(
+            judge(
+                q,
+                plan[q.id][1],
+                answer,
+                missing=reason or ("" if answer else "no answer came back"),
+            )
+        )
     for r in out:
         r.message = clean(r.message)
     for index in sorted(failed_cells):
