@@ -24,16 +24,32 @@ export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
+.PHONY: system-deps constraints
 
 setup: $(STAMP)
 
 # Rebuild only when the dependency list changes: `make setup` is a no-op when .venv is current.
-$(STAMP): pyproject.toml
+# torch first, as the CPU build (tools/install_torch.py: on Linux x86-64 from PyTorch's whl/cpu
+# index, probed with a 10 s limit, else pip's default resolver); then the course with every extra,
+# at the exact versions of constraints.txt that computed the committed outputs. Finally a warning
+# if CUDA packages came in anyway (tests/test_packaging.py fails on them).
+$(STAMP): pyproject.toml constraints.txt tools/install_torch.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python tools/install_torch.py --python $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,lab,grade,site,dev]'
+	@$(BIN)/python tools/install_torch.py --python $(BIN)/python --check || true
 	@touch $(STAMP)
+
+# Pin what the current .venv has (after deliberately upgrading a package, then re-run notebooks).
+constraints:
+	$(BIN)/python tools/freeze_constraints.py
+
+# System packages the tests use, from the system package manager: Debian's chromium (browser
+# tests) and bubblewrap (the grader's sandbox). Installs only what is missing; without apt-get, or
+# without root and sudo, it says so and does nothing (those tests then skip with the reason).
+system-deps:
+	@bash tools/system_deps.sh chromium:/usr/bin/chromium bubblewrap:bwrap
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -68,10 +84,10 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 html: setup
-	$(BIN)/python -m course_utils.site html build/site
+	$(BIN)/python -m course_utils.site html build/site --root .
 
 slides: setup
-	$(BIN)/python -m course_utils.site slides build/slides
+	$(BIN)/python -m course_utils.site slides build/slides --root .
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,10 +1,13 @@
-"""Shared fixtures: Debian's Chromium for the browser tests (never a downloaded browser)."""
+"""Shared fixtures: Debian's Chromium and bubblewrap, detected only (never installed here).
+
+System packages are installed by ``make system-deps`` (which ``.ci/run`` calls before
+``make test``); a test that needs one is skipped, with the reason, where it is missing.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -18,33 +21,36 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+INSTALL_HINT = "run `make system-deps` (Debian/Ubuntu, as root or with sudo) to install it"
 
 
 def _chromium_missing_reason() -> str | None:
-    """Install Debian's chromium when possible; return why not otherwise (None when present)."""
+    """Why Debian's Chromium cannot be used here, or None when it is installed."""
     if os.path.exists(CHROMIUM):
         return None
-    if shutil.which("apt-get") is None:
-        return f"{CHROMIUM} is missing and apt-get is not available to install it"
-    if os.geteuid() != 0:
-        return f"{CHROMIUM} is missing and installing it needs root (uid {os.geteuid()})"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "-q", "chromium"]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-    log = [out.stdout[-2000:] + out.stderr[-2000:]]
-    if out.returncode != 0:  # stale package lists: refresh once and retry
-        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-        log.append(out.stdout[-2000:] + out.stderr[-2000:])
-    if not os.path.exists(CHROMIUM):
-        return f"apt-get install chromium did not provide {CHROMIUM}: {' '.join(log)[-1500:]}"
-    return None
+    return f"{CHROMIUM} is missing: {INSTALL_HINT}"
+
+
+def _bwrap_missing_reason() -> str | None:
+    """Why bubblewrap cannot be used here, or None when ``bwrap`` is on PATH."""
+    if shutil.which("bwrap"):
+        return None
+    return f"bubblewrap (bwrap) is not on PATH: {INSTALL_HINT}"
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of Debian's Chromium, installed through apt when missing (CI runs as root)."""
+    """Path of Debian's Chromium; skips the test when it is not installed."""
     reason = _chromium_missing_reason()
     if reason:
         pytest.skip(reason)
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def bwrap() -> str:
+    """Path of bubblewrap's ``bwrap``; skips the test when it is not installed."""
+    reason = _bwrap_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    return shutil.which("bwrap")

@@ -54,11 +54,67 @@ def _local_target(page: Path, ref: str) -> Path | None:
 
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory):
+    """The course's site, built from another working folder with the course folder given."""
     if not LECTURES:
         pytest.skip("no lecture notebooks yet")
     out = tmp_path_factory.mktemp("site")
-    pages = site.build_html(out)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("elsewhere"))
+        pages = site.build_html(out, root=ROOT)
     return out, pages
+
+
+def _tiny_course(folder: Path) -> Path:
+    """A course folder with one lecture notebook (one heading, one printed output)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 01 · A tiny lecture\n\nText with $x^2$."),
+        nbformat.v4.new_code_cell(
+            "print(1 + 1)", outputs=[nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+        ),
+    ]
+    (folder / "notebooks").mkdir(parents=True)
+    nbformat.write(nb, folder / "notebooks" / "01_tiny.ipynb")
+    return folder
+
+
+def test_cli_builds_the_course_folder_given_with_root(tmp_path, monkeypatch, capsys):
+    course = _tiny_course(tmp_path / "course")
+    monkeypatch.chdir(tmp_path)  # not the course folder, not the repository
+    assert site.main(["html", str(tmp_path / "out"), "--root", str(course)]) == 0
+    assert "wrote 1 pages" in capsys.readouterr().out
+    assert (tmp_path / "out" / "notebooks" / "01_tiny.html").is_file()
+    assert "A tiny lecture" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["html", "slides"])
+def test_cli_fails_clearly_without_notebooks(kind, tmp_path, monkeypatch, capsys):
+    """Run from a folder that is not a course: an error naming --root, exit 2, nothing written
+    (it used to print "wrote 0 pages" and exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        site.main([kind, str(tmp_path / "out")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "no lecture notebooks" in err and "--root" in err and str(tmp_path) in err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(site.NoNotebooksError):
+        site.build_slides(tmp_path / "out", root=tmp_path)
+
+
+def test_fetched_scripts_are_cached_outside_the_package(monkeypatch, tmp_path):
+    package = Path(site.__file__).resolve().parent
+    monkeypatch.delenv("COURSE_UTILS_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    default = site.cache_dir().resolve()
+    assert not default.is_relative_to(package.parent), default  # not site-packages, not the repo
+    assert default.is_relative_to(Path.home().resolve())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert site.cache_dir() == tmp_path / "xdg" / "course_utils"
+    monkeypatch.setenv("COURSE_UTILS_CACHE", str(tmp_path / "mine"))
+    assert site.cache_dir() == tmp_path / "mine"
 
 
 def test_every_lecture_and_exercise_has_a_page(built_site):

@@ -31,23 +31,11 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
-#: The environment every notebook kernel runs in, here and under nbval (the Makefile exports the
-#: same values). Float32 BLAS results depend on the thread count, so it is pinned: outputs
-#: committed by `make notebooks` then match what `pytest --nbval` recomputes on any run.
-KERNEL_ENV = {
-    "MPLBACKEND": "Agg",
-    "PYTHONHASHSEED": "0",
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    # The same kernels on every x86-64 machine with AVX2: OpenBLAS, numpy's SIMD loops and torch
-    # otherwise pick AVX-512 code where the CPU has it, whose float32 rounding differs, and a
-    # chaotic training run amplifies that into a printed digit.
-    "OPENBLAS_CORETYPE": "Haswell",
-    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
-    "ATEN_CPU_CAPABILITY": "avx2",
-    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-}
+# The environment every notebook kernel runs in, here and under nbval: defined in
+# course_utils.kernel_env (the one place it is written), re-exported here.
+from course_utils.kernel_env import KERNEL_ENV
+
+__all__ = ["KERNEL_ENV", "build_exercises", "execute_notebook", "make_exercise", "stamp_solution"]
 
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"
