@@ -147,7 +147,9 @@ def flat_branch_scale(depth: int, growth: float = 1.0) -> float:
     depth = _int("depth", depth, minimum=1)
     growth = _real("growth", growth, positive=True)
     if growth < 1:
-        raise ValueError(f"growth must be >= 1 (a residual branch only adds variance), got {growth}")
+        raise ValueError(
+            f"growth must be >= 1 (a residual branch only adds variance), got {growth}"
+        )
     return float(math.sqrt(math.expm1(2.0 * math.log(growth) / depth)))
 
 

@@ -2149,6 +2149,8 @@ def series_vs_theory(
     theory: Mapping[str, Any],
     *,
     spread: Mapping[str, Any] | None = None,
+    dashed: Mapping[str, Any] | None = None,
+    dashed_label: str = "dashed: second theory",
     theory_x: Any = None,
     logx: bool = False,
     logy: bool = False,
@@ -2169,6 +2171,9 @@ def series_vs_theory(
         (default ``x``).
     spread : dict label -> sequence, optional
         Half-height of an error bar per measured point (e.g. one standard error).
+    dashed : dict label -> sequence, optional
+        A second theory per series (e.g. the other bound), dashed, at ``theory_x``;
+        ``dashed_label`` names it in the legend.
 
     Examples
     --------
@@ -2198,6 +2203,12 @@ def series_vs_theory(
             if len(t) != len(tx):
                 raise ValueError(f"theory[{key!r}] has {len(t)} values for {len(tx)} x values")
             ax.plot(tx, t, color=c, lw=1.5, alpha=0.8)
+        d = None if dashed is None else dashed.get(key)
+        if d is not None:
+            d = _as_1d(d, "dashed")
+            if len(d) != len(tx):
+                raise ValueError(f"dashed[{key!r}] has {len(d)} values for {len(tx)} x values")
+            ax.plot(tx, d, color=c, lw=1.5, ls="--", alpha=0.8)
     if logx:
         ax.set_xscale("log", base=2)
     if logy:
@@ -2208,6 +2219,8 @@ def series_vs_theory(
     ax.grid(True, alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="grey", lw=1.5, label="lines: theory"))
+    if dashed:
+        handles.append(Line2D([], [], color="grey", lw=1.5, ls="--", label=dashed_label))
     ax.legend(handles=handles, fontsize=8)
     describe(fig, f"{title}. Markers: measured {ylabel}; lines: theory. {summary}".strip())
     return fig
