@@ -116,7 +116,8 @@ def references_attack() -> object:
 
 
 def stubs_attack() -> object:
-    """Stubs that return constants, the input or None: dtype/mean/seed checks would pass."""
+    """Stubs that return zeros, None or the input, or raise: without the gating, dtype, mean,
+    seed and "raises on bad input" checks would earn points."""
     nb = _nb()
     _replace_def(
         nb,
@@ -128,14 +129,14 @@ def stubs_attack() -> object:
         nb,
         "lecun_uniform",
         "def lecun_uniform(shape, rng, *, layout='in_out', dtype=np.float32):\n"
-        "    return np.full(shape, 0.0, dtype)",
+        "    return None",
     )
-    _replace_def(
+    _replace_def(  # raising ValueError would pass the "fewer than 2 dims" check on its own
         nb,
         "fan_in_and_fan_out",
-        "def fan_in_and_fan_out(shape, *, layout='in_out'):\n    return shape",
+        "def fan_in_and_fan_out(shape, *, layout='in_out'):\n    raise ValueError('todo')",
     )
-    _replace_def(nb, "sum_variance", "def sum_variance(n, var_w, var_x, mean_x=0.0):\n    return None")
+    _replace_def(nb, "sum_variance", "def sum_variance(n, var_w, var_x, mean_x=0.0):\n    return n")
     return nb
 
 
@@ -160,7 +161,7 @@ def escape_attack(classmate: Path, grades: Path, marker: Path, port: int) -> obj
         f"attempt(lambda: socket.create_connection(('127.0.0.1', {port}), timeout=2))\n"
         f"attempt(lambda: open({str(SOL03)!r}).read())\n"
         "subprocess.Popen([sys.executable, '-c', "
-        f"'import time; time.sleep(6); open({str(grades)!r}, \"w\").write(\"pwned\")'],"
+        f"'import time; time.sleep(6); open({json.dumps(str(grades))}, \"w\").write(\"x\")'],"
         " start_new_session=True)\n"
         "for _ in range(2):\n"
         f"    subprocess.Popen([sys.executable, '-c', 'while True: pass  # {TOKEN}'],"
@@ -317,7 +318,8 @@ def _q(report: dict, qid: str) -> dict:
 
 def test_every_submission_gets_a_row_and_the_grader_exits_0(run):
     assert run["proc"].returncode == 0, run["proc"].stderr[-2000:]
-    assert all(r is not None for r in run["reports"].values()), run["reports"]
+    missing = [name for name, r in run["reports"].items() if r is None]
+    assert not missing, (missing, run["stdout"][-3000:])
 
 
 def test_honest_classmates_around_the_attacker_get_full_marks(run):

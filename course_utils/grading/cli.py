@@ -14,7 +14,7 @@ def collect(paths: list[str | Path]) -> list[Path]:
     FIFOs, devices, folders named ``*.ipynb``) are kept so that the grader reports them."""
     found: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir() and not p.is_symlink():
+        if p.is_dir() and not p.is_symlink() and p.suffix != ".ipynb":
             inside = []
             for folder, dirs, files in os.walk(p, followlinks=False):
                 dirs[:] = [
