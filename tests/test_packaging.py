@@ -196,15 +196,24 @@ def test_torch_step_uses_the_cpu_index_on_linux_x86_64_only():
 
 
 def test_unreachable_index_is_given_up_quickly():
-    """A name that cannot resolve and an address that never answers both return within the
-    probe's limit (the fallback then runs); nothing waits on pip's default 15 s x 5 retries."""
+    """A name that cannot resolve, and a server on loopback that accepts the connection but
+    never answers, both return within the probe's limit (the fallback then runs)."""
+    import socket
     import time
 
-    for url in ("https://nonexistent.invalid/whl/cpu", "http://10.255.255.1/whl/cpu"):
-        start = time.monotonic()
-        ok, why = install_torch.index_reachable(url, seconds=2.0)
-        assert not ok and why
-        assert time.monotonic() - start < 3.0, url
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # the kernel completes the handshake; nobody ever reads or replies
+    try:
+        port = silent.getsockname()[1]
+        for url in ("https://nonexistent.invalid/whl/cpu", f"http://127.0.0.1:{port}/whl/cpu"):
+            start = time.monotonic()
+            ok, why = install_torch.index_reachable(url, seconds=2.0)
+            assert not ok and why, url
+            assert time.monotonic() - start < 3.0, url
+        assert "no answer within 2 s" in why or "timed out" in why, why
+    finally:
+        silent.close()
 
 
 def test_environment_has_no_cuda_packages():
