@@ -10,7 +10,12 @@ Writes ``benchmarks/results.json`` (a flat JSON object) and prints the figures:
 - ``overhead_ratio``: the first over the second (median over repeats, interleaved);
 - ``torch_autograd_ms``: the same network in PyTorch on the CPU, forward + ``backward()``;
 - ``explorer_update_ms``: one call of ``course_utils.widgets.explorer_data()`` with default
-  settings (``null`` until that module exists);
+  settings; ``explorer_frame_ms``: one whole frame of the init lab (settings -> data -> figure
+  updated in place -> PNG bytes), ``explorer_frame_fresh_ms`` the same with a new figure, and
+  ``training_panel_ms`` (3 schemes x 3 seeds, figure and PNG included); ``null`` until the
+  module exists;
+- ``load_average``: the machine's 1/5/15-minute load when the figures were taken (shared
+  machines: read the timings with it);
 - ``notebook_seconds``: wall time to execute each notebook under ``notebooks/`` and
   ``solutions/`` with nbclient (skipped with ``--skip-notebooks``);
 - ``threads``, ``repeats`` and versions, to read the numbers by.
@@ -130,16 +135,48 @@ def engine_benchmarks(threads: int, repeats: int) -> dict:
     }
 
 
-def explorer_benchmark(repeats: int) -> float | None:
+def explorer_benchmark(repeats: int) -> dict[str, float | None]:
+    """The init lab at its default settings (``course_utils.widgets``):
+
+    - ``explorer_update_ms``: ``explorer_data()`` alone (forward, backward, histograms, theory,
+      Jacobian spectrum);
+    - ``explorer_frame_ms``: one frame as the widget makes it: settings -> ``explorer_data`` ->
+      ``explorer_figure(data, fig=kept)`` (artists updated in place) -> ``figure_png`` bytes;
+    - ``explorer_frame_fresh_ms``: the same with a new figure every time;
+    - ``training_panel_ms``: ``training_data()`` (3 schemes x 3 seeds) + figure + PNG.
+    """
+    none = dict.fromkeys(
+        ("explorer_update_ms", "explorer_frame_ms", "explorer_frame_fresh_ms", "training_panel_ms")
+    )
     try:
         from course_utils import widgets  # noqa: PLC0415
     except ImportError:
-        return None
-    fn = getattr(widgets, "explorer_data", None)
-    if fn is None:
-        return None
-    ms = time_interleaved({"explorer": fn}, repeats)
-    return round(ms["explorer"], 2)
+        return none
+    if getattr(widgets, "explorer_data", None) is None:
+        return none
+    kept = {"fig": widgets.explorer_figure(widgets.explorer_data())}
+
+    def frame() -> None:
+        data = widgets.explorer_data(**widgets.DEFAULTS)
+        kept["fig"] = widgets.explorer_figure(data, fig=kept["fig"])
+        widgets.figure_png(kept["fig"])
+
+    def fresh() -> None:
+        widgets.figure_png(widgets.explorer_figure(widgets.explorer_data(**widgets.DEFAULTS)))
+
+    def training() -> None:
+        widgets.figure_png(widgets.training_figure(widgets.training_data()))
+
+    ms = time_interleaved(
+        {"update": widgets.explorer_data, "frame": frame, "fresh": fresh}, repeats
+    )
+    train = time_interleaved({"training": training}, max(3, repeats // 3))
+    return {
+        "explorer_update_ms": round(ms["update"], 2),
+        "explorer_frame_ms": round(ms["frame"], 2),
+        "explorer_frame_fresh_ms": round(ms["fresh"], 2),
+        "training_panel_ms": round(train["training"], 1),
+    }
 
 
 def notebook_benchmarks(timeout: int) -> dict[str, float]:
@@ -177,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
     }
     results.update(engine_benchmarks(args.threads, args.repeats))
-    results["explorer_update_ms"] = explorer_benchmark(args.repeats)
+    results.update(explorer_benchmark(args.repeats))
+    results["load_average"] = [round(v, 2) for v in os.getloadavg()]
     results["notebook_seconds"] = None if args.skip_notebooks else notebook_benchmarks(args.timeout)
 
     print(f"threads {results['threads']}, median of {results['repeats']} repeats")
@@ -185,11 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"30 bare matrix products:                      {results['gemm_chain_ms']:8.1f} ms")
     print(f"overhead ratio:                               {results['overhead_ratio']:8.3f}")
     print(f"torch autograd, same network:                 {results['torch_autograd_ms']:8.1f} ms")
-    explorer = results["explorer_update_ms"]
-    print(
-        f"explorer update:                              "
-        f"{'n/a' if explorer is None else f'{explorer:8.1f} ms'}"
-    )
+    for key, label in (
+        ("explorer_update_ms", "explorer update (data):"),
+        ("explorer_frame_ms", "explorer frame (data+figure+PNG):"),
+        ("explorer_frame_fresh_ms", "explorer frame, new figure each time:"),
+        ("training_panel_ms", "training panel (3 schemes x 3 seeds):"),
+    ):
+        v = results[key]
+        print(f"{label:46s}{'n/a' if v is None else f'{v:8.1f} ms'}")
+    print(f"load average (1, 5, 15 min) at the end:      {results['load_average']}")
     for name, sec in (results["notebook_seconds"] or {}).items():
         print(f"  {name}: {'failed' if sec is None else f'{sec:.1f} s'}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
