@@ -68,6 +68,7 @@ __all__ = [
     "sum_moments_mc",
     "propagate_over_seeds",
     "lecun_in_frameworks",
+    "largest_rebound",
     "pre_std_over_seeds",
     "log_variance_sd",
     "torch_linear_init_stats",
@@ -1049,3 +1050,30 @@ def backward_factors(
         slope_sq.append(s)
         factor.append(w.shape[1] * float(np.mean(np.square(w))) * s)
     return np.array(factor), np.array(slope_sq)
+
+
+def largest_rebound(loss: Sequence[float]) -> tuple[float, int, float, float]:
+    """The largest rise of a loss curve above its best value so far.
+
+    For each epoch ``t`` the ratio ``loss[t] / min(loss[:t])``; the largest one says how far a
+    training run fell back (a factor 12 is a jump, not a bump). Epochs count from 1.
+
+    Returns
+    -------
+    (ratio, epoch, best_before, value) : tuple
+        The ratio, the epoch where it happens, the lowest loss before it and the loss there.
+        ``ratio <= 1`` means the curve never rose above its running minimum.
+
+    Examples
+    --------
+    >>> ratio, epoch, best, value = largest_rebound([1.0, 0.5, 0.25, 1.5, 0.05])
+    >>> ratio, epoch, best, value
+    (6.0, 4, 0.25, 1.5)
+    """
+    values = np.asarray(loss, dtype=float)
+    if values.ndim != 1 or len(values) < 2 or not np.all(np.isfinite(values)) or values.min() <= 0:
+        raise ValueError("loss must be a 1-D sequence of at least 2 finite positive values")
+    best = np.minimum.accumulate(values)[:-1]
+    ratios = values[1:] / best
+    t = int(np.argmax(ratios))
+    return float(ratios[t]), t + 2, float(best[t]), float(values[t + 1])

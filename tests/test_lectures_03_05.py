@@ -101,3 +101,14 @@ def test_lecun_in_frameworks():
     ref = torch.empty(n_out, n_in, dtype=torch.float64)
     ref.normal_(0, 1 / math.sqrt(n_in), generator=torch.Generator().manual_seed(11))
     assert torch_[0] == pytest.approx(float(n_in * ref.var(correction=0)), rel=1e-12)
+
+
+def test_largest_rebound_finds_the_worst_rise_above_the_running_minimum():
+    loss = [1.1, 0.8, 0.3, 0.6, 0.2, 0.01, 0.12, 0.05]
+    ratio, epoch, best, value = ex.largest_rebound(loss)
+    assert (epoch, best, value) == (7, 0.01, 0.12) and ratio == pytest.approx(12.0)
+    ratio, _, _, _ = ex.largest_rebound([1.0, 0.9, 0.8])
+    assert ratio < 1  # monotone: never above the best so far
+    for bad in ([1.0], [1.0, float("nan")], [[1.0, 2.0]], [1.0, 0.0]):
+        with pytest.raises(ValueError, match="loss"):
+            ex.largest_rebound(bad)
