@@ -29,6 +29,8 @@ Functions
 * :func:`lsuv_init` - orthogonal pre-init of a network of given widths, then :func:`lsuv`
 * :func:`lsuv_torch` - the same on a ``torch.nn.Module`` (``Linear`` and ``Conv`` layers)
 * :func:`layer_variances_torch` - each layer's output variance on a batch, with its standard error
+* :func:`default_variances_torch` - the same for PyTorch's default init, over several seeds
+* :func:`training_comparison` - loss curves after PyTorch's default, He and LSUV, over seeds
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ __all__ = [
     "lsuv_init",
     "lsuv_step",
     "lsuv_torch",
+    "default_variances_torch",
+    "training_comparison",
 ]
 
 _SELU_ALPHA = 1.6732632423543772
@@ -524,3 +528,100 @@ def layer_variances_torch(
         variances.append(float(q.mean()))
         errors.append(float(q.std(ddof=1) / math.sqrt(len(q))))
     return np.array(variances), np.array(errors)
+
+
+def default_variances_torch(
+    widths: Sequence[int], activation: str, x: Any, seeds: Sequence[int]
+) -> np.ndarray:
+    """Output variance of every layer (:func:`layer_variances_torch`) of ``build_mlp(widths,
+    activation)`` under PyTorch's default initialization, one row per seed.
+
+    Each seed re-seeds torch's global generator before the model is built (module constructors
+    draw from it); the caller's global state is restored afterwards.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(seeds), len(widths) - 1)
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.randn(256, 4, generator=torch.Generator().manual_seed(0))
+    >>> default_variances_torch([4, 8, 8], "tanh", x, seeds=[0, 1]).shape
+    (2, 2)
+    """
+    import torch
+
+    from course_utils.training import build_mlp
+
+    rows = []
+    with torch.random.fork_rng(devices=[]):
+        for seed in seeds:
+            torch.manual_seed(int(seed))
+            model = build_mlp(list(widths), activation)
+            rows.append(layer_variances_torch(model, x)[0])
+    return np.array(rows)
+
+
+def training_comparison(
+    widths: Sequence[int],
+    activation: str,
+    x: Any,
+    y: Any,
+    *,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    epochs: int = 60,
+    lr: float = 3e-3,
+    optimizer: str = "adam",
+    loss: str = "ce",
+    he_scheme: str = "he_normal",
+) -> dict[str, np.ndarray]:
+    """Training loss per epoch after three initializations of the same MLP, over several seeds.
+
+    - ``"PyTorch default"``: ``build_mlp(widths, activation)`` as constructed (weights and
+      biases ``U(+-1/sqrt(fan_in))``);
+    - ``"He"``: the same model re-initialized by :func:`course_utils.training.apply_init`
+      with ``he_scheme`` (biases zero);
+    - ``"LSUV"``: the default model after :func:`lsuv_torch` on the training inputs ``x``
+      (orthogonal pre-init, unit output variance per layer, default biases kept).
+
+    For each seed the three start from the same constructor draw (torch's global generator
+    seeded with the seed; restored afterwards), He and LSUV draw from generators seeded with it,
+    and :func:`course_utils.training.train` runs full-batch with that seed.
+
+    Returns
+    -------
+    dict name -> numpy.ndarray, shape (len(seeds), epochs)
+        The training loss per epoch (measured before each update).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((64, 2)).astype(np.float32)
+    >>> y = (x[:, 0] > 0).astype(np.int64)
+    >>> out = training_comparison([2, 8, 8, 2], "relu", x, y, seeds=[0], epochs=3)
+    >>> sorted(out), out["LSUV"].shape
+    (['He', 'LSUV', 'PyTorch default'], (1, 3))
+    """
+    import torch
+
+    from course_utils.training import apply_init, build_mlp, train
+
+    xs = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    curves: dict[str, list[list[float]]] = {"PyTorch default": [], "He": [], "LSUV": []}
+    with torch.random.fork_rng(devices=[]):
+        for seed in seeds:
+            for name, runs in curves.items():
+                torch.manual_seed(int(seed))
+                model = build_mlp(list(widths), activation)
+                if name == "He":
+                    apply_init(model, he_scheme, int(seed))
+                elif name == "LSUV":
+                    lsuv_torch(model, xs, generator=torch.Generator().manual_seed(int(seed)))
+                history = train(
+                    model, x, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
+                    seed=int(seed), progress=False,
+                )  # fmt: skip
+                runs.append(history.loss)
+    return {name: np.array(runs) for name, runs in curves.items()}

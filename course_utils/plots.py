@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from course_utils.figure_alt import describe, description, install_ipython_formatters
+from course_utils.theory import newman_lyapunov_exponents
 
 __all__ = [
     "LANDSCAPE_MINIMA",
@@ -1083,27 +1084,17 @@ def three_families(
 
 
 # =========================================================================== lectures 00 and 06
-# Helpers appended for lecture 00 (basins of attraction) and lecture 06 (orthogonal matrices,
-# spectra of deep products, norm propagation, recurrences, truncated normals). Each figure has a
-# small numerical companion so the notebooks keep only calls and prints.
+# Figures for lecture 00 (basins of attraction) and lecture 06 (orthogonal matrices, spectra
+# of deep products, norm propagation, recurrences, truncated normals). Their numerics (QR
+# samples, digamma, Lyapunov exponents, spectra, norm ratios) live in course_utils.theory.
 
 __all__ += [
     "basins_figure",
     "basins_of_attraction",
-    "chi2_log_step",
-    "digamma",
-    "gaussian_norm_ratios",
-    "gaussian_product_spectra",
-    "linear_recurrence_norms",
-    "newman_lyapunov_exponents",
     "norm_ratio_figure",
-    "norm_ratios",
-    "product_singular_values",
     "qr_sign_fix_figure",
-    "qr_sign_fix_samples",
     "recurrence_figure",
     "spectrum_figure",
-    "trigamma",
     "truncated_normal_figure",
 ]
 
@@ -1220,38 +1211,12 @@ def basins_figure(
     return fig
 
 
-def qr_sign_fix_samples(
-    rng: np.random.Generator | int, n_draws: int = 4000, n: int = 3
-) -> tuple[np.ndarray, np.ndarray]:
-    """``Q[0, 0]`` of ``n x n`` orthogonal matrices from ``np.linalg.qr``, without and with the fix.
-
-    For each draw a Gaussian ``A`` is factored ``A = QR``; the fixed matrix multiplies column
-    ``j`` of ``Q`` by ``sign(R_jj)`` (Mezzadri 2007), which makes ``Q`` Haar-distributed. Under
-    Haar, ``Q[0, 0]`` of a 3 x 3 matrix is uniform on ``[-1, 1]`` (Archimedes).
-
-    Returns
-    -------
-    raw, fixed : numpy.ndarray, shape (n_draws,)
-
-    Examples
-    --------
-    >>> raw, fixed = qr_sign_fix_samples(0, 200)
-    >>> bool((raw < 0).all()), bool(0.3 < (fixed > 0).mean() < 0.7)
-    (True, True)
-    """
-    gen = _as_generator(rng)
-    n_draws = _positive_int("n_draws", n_draws)
-    n = _positive_int("n", n, 2)
-    q, r = np.linalg.qr(gen.standard_normal((n_draws, n, n)))
-    signs = np.sign(np.diagonal(r, axis1=1, axis2=2))
-    return q[:, 0, 0].copy(), q[:, 0, 0] * signs[:, 0]
-
-
 def qr_sign_fix_figure(raw: Any, fixed: Any, *, title: str | None = None) -> Figure:
     """Histograms of ``Q[0, 0]`` without and with the sign fix, against the Haar density 1/2.
 
     Examples
     --------
+    >>> from course_utils.theory import qr_sign_fix_samples
     >>> fig = qr_sign_fix_figure(*qr_sign_fix_samples(0, 100))
     """
     raw, fixed = _as_1d(raw, "raw"), _as_1d(fixed, "fixed")
@@ -1267,123 +1232,6 @@ def qr_sign_fix_figure(raw: Any, fixed: Any, *, title: str | None = None) -> Fig
     ax.set_title(title or "The sign fix makes QR sample the uniform (Haar) law")
     ax.legend(fontsize=8)
     return fig
-
-
-def digamma(x: Any) -> np.ndarray:
-    """The digamma function ``psi(x) = d/dx log Gamma(x)`` for ``x > 0`` (float64).
-
-    Recurrence ``psi(x) = psi(x + 1) - 1/x`` up to ``x >= 10``, then the asymptotic series
-    ``log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - 1/(252x^6) + 1/(240x^8)`` (next term below
-    1e-12 there).
-
-    Examples
-    --------
-    >>> round(float(digamma(1.0)), 10)  # -Euler's constant
-    -0.5772156649
-    """
-    x = np.array(x, dtype=np.float64)
-    if not np.all(x > 0):
-        raise ValueError("digamma: x must be > 0")
-    acc = np.zeros_like(x)
-    while np.any(x < 10):
-        small = x < 10
-        acc = acc - np.where(small, 1.0 / x, 0.0)
-        x = np.where(small, x + 1.0, x)
-    inv2 = 1.0 / x**2
-    series = (
-        np.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
-    )
-    return acc + series
-
-
-def trigamma(x: Any) -> np.ndarray:
-    """The trigamma function ``psi'(x)`` for ``x > 0`` (float64), by recurrence and series.
-
-    ``psi'(x) = psi'(x + 1) + 1/x^2``; for ``x >= 10``
-    ``1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9)`` (next term below 1e-12).
-
-    Examples
-    --------
-    >>> round(float(trigamma(1.0)), 10)  # pi^2 / 6
-    1.6449340668
-    """
-    x = np.array(x, dtype=np.float64)
-    if not np.all(x > 0):
-        raise ValueError("trigamma: x must be > 0")
-    acc = np.zeros_like(x)
-    while np.any(x < 10):
-        small = x < 10
-        acc = acc + np.where(small, 1.0 / x**2, 0.0)
-        x = np.where(small, x + 1.0, x)
-    inv = 1.0 / x
-    inv2 = inv * inv
-    series = inv + 0.5 * inv2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))
-    return acc + series
-
-
-def newman_lyapunov_exponents(n: int) -> np.ndarray:
-    """Lyapunov exponents of products of ``n x n`` Gaussian matrices with entries ``N(0, 1/n)``.
-
-    .. math:: \\mu_k = \\tfrac12\\Big[\\log\\tfrac2n + \\psi\\big(\\tfrac{n-k+1}{2}\\big)\\Big],
-              \\qquad k = 1, \\ldots, n
-
-    (C. M. Newman, "The distribution of Lyapunov exponents: exact results for random matrices",
-    Comm. Math. Phys. 1986): ``log s_k(W_1 ... W_L) / L -> mu_k`` as ``L -> infinity``. All are
-    negative; the largest is ``mu_1 ~ -1/(2n)``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n,)
-        ``mu_1 > mu_2 > ... > mu_n``.
-
-    Examples
-    --------
-    >>> mu = newman_lyapunov_exponents(256)
-    >>> bool((mu < 0).all()), round(float(mu[0] * 2 * 256), 2)
-    (True, -1.0)
-    """
-    n = _positive_int("n", n)
-    k = np.arange(1, n + 1)
-    return 0.5 * (math.log(2.0 / n) + digamma((n - k + 1) / 2.0))
-
-
-def product_singular_values(weights: Sequence[Any]) -> np.ndarray:
-    """Singular values (largest first) of ``weights[0] @ weights[1] @ ... `` in float64.
-
-    Examples
-    --------
-    >>> product_singular_values([np.eye(3) * 2, np.eye(3) * 0.5]).tolist()
-    [1.0, 1.0, 1.0]
-    """
-    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
-        raise TypeError("weights must be a non-empty list of 2-D arrays")
-    p = np.asarray(weights[0], dtype=np.float64)
-    for w in weights[1:]:
-        p = p @ np.asarray(w, dtype=np.float64)
-    return np.linalg.svd(p, compute_uv=False)
-
-
-def gaussian_product_spectra(
-    n: int, depth: int, rng: np.random.Generator | int, trials: int = 1
-) -> np.ndarray:
-    """Singular values of ``trials`` independent products of ``depth`` Gaussian ``N(0, 1/n)``
-    ``n x n`` matrices (each row of the result is one product, largest value first).
-
-    Since ``E[W W^T] = I`` per layer, ``E[mean_k s_k^2] = 1`` for every product.
-
-    Examples
-    --------
-    >>> s = gaussian_product_spectra(64, 5, 0, trials=2)
-    >>> s.shape
-    (2, 64)
-    """
-    n, depth = _positive_int("n", n), _positive_int("depth", depth)
-    trials = _positive_int("trials", trials)
-    gen = _as_generator(rng)
-    return np.array([
-        product_singular_values([gen.standard_normal((n, n)) / math.sqrt(n) for _ in range(depth)])
-        for _ in range(trials)
-    ])  # fmt: skip
 
 
 def spectrum_figure(
@@ -1403,6 +1251,7 @@ def spectrum_figure(
 
     Examples
     --------
+    >>> from course_utils.theory import gaussian_product_spectra
     >>> s = gaussian_product_spectra(32, 4, 0)[0]
     >>> fig = spectrum_figure(s, np.ones(32), 4)
     """
@@ -1435,69 +1284,6 @@ def spectrum_figure(
     return fig
 
 
-def chi2_log_step(n: int) -> tuple[float, float]:
-    """Mean and variance of ``log(||xW||^2 / ||x||^2)`` for one Gaussian ``N(0, 1/n)`` layer.
-
-    ``||xW||^2 / ||x||^2 ~ chi^2_n / n``, and ``log chi^2_n`` has mean ``psi(n/2) + log 2`` and
-    variance ``psi'(n/2)``, so the step has mean ``psi(n/2) + log(2/n) ~ -1/n`` and variance
-    ``psi'(n/2) ~ 2/n``.
-
-    Examples
-    --------
-    >>> m, v = chi2_log_step(256)
-    >>> round(m * 256, 2), round(v * 256 / 2, 2)
-    (-1.0, 1.0)
-    """
-    n = _positive_int("n", n)
-    return float(digamma(n / 2.0) + math.log(2.0 / n)), float(trigamma(n / 2.0))
-
-
-def norm_ratios(x: Any, weights: Sequence[Any]) -> np.ndarray:
-    """``||x W_1 ... W_l||^2 / ||x||^2`` after every layer ``l``, for each row of ``x``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (len(weights), batch)
-
-    Examples
-    --------
-    >>> norm_ratios(np.ones((2, 3)), [2 * np.eye(3), np.eye(3)]).tolist()
-    [[4.0, 4.0], [4.0, 4.0]]
-    """
-    h = np.atleast_2d(np.asarray(x, dtype=np.float64))
-    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
-        raise TypeError("weights must be a non-empty list of 2-D arrays")
-    norm0 = np.sum(h**2, axis=1)
-    out = np.empty((len(weights), h.shape[0]))
-    for layer, w in enumerate(weights):
-        h = h @ np.asarray(w, dtype=np.float64)
-        out[layer] = np.sum(h**2, axis=1) / norm0
-    return out
-
-
-def gaussian_norm_ratios(x: Any, depth: int, rng: np.random.Generator | int) -> np.ndarray:
-    """:func:`norm_ratios` with a fresh Gaussian ``N(0, 1/n)`` network for every row of ``x``.
-
-    Each input gets its own ``depth`` square layers, so the columns of the result are
-    independent samples of the random walk of the log norm (see :func:`chi2_log_step`).
-
-    Examples
-    --------
-    >>> gaussian_norm_ratios(np.ones((3, 16)), 4, 0).shape
-    (4, 3)
-    """
-    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-    depth = _positive_int("depth", depth)
-    gen = _as_generator(rng)
-    n = x.shape[1]
-    cols = [
-        norm_ratios(row[None, :], [gen.standard_normal((n, n)) / math.sqrt(n)
-                                   for _ in range(depth)])[:, 0]
-        for row in x
-    ]  # fmt: skip
-    return np.stack(cols, axis=1)
-
-
 def norm_ratio_figure(
     gaussian: Any, orthogonal: Any, step_mean: float, step_var: float, *, title: str | None = None
 ) -> Figure:
@@ -1515,6 +1301,7 @@ def norm_ratio_figure(
 
     Examples
     --------
+    >>> from course_utils.theory import chi2_log_step, gaussian_norm_ratios
     >>> g = gaussian_norm_ratios(np.ones((2, 16)), 5, 0)
     >>> fig = norm_ratio_figure(g, np.ones(5), *chi2_log_step(16))
     """
@@ -1539,27 +1326,6 @@ def norm_ratio_figure(
     ax.set_title(title or f"Norm of a signal through {depth} linear layers")
     ax.legend(fontsize=8)
     return fig
-
-
-def linear_recurrence_norms(w: Any, h0: Any, steps: int) -> np.ndarray:
-    """``||h_0 W^t|| / ||h_0||`` for ``t = 1 .. steps`` (a linear recurrent net without input).
-
-    Examples
-    --------
-    >>> linear_recurrence_norms(0.5 * np.eye(2), np.ones(2), 3).tolist()
-    [0.5, 0.25, 0.125]
-    """
-    w = np.asarray(w, dtype=np.float64)
-    h = np.asarray(h0, dtype=np.float64).ravel()
-    steps = _positive_int("steps", steps)
-    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] != h.size:
-        raise ValueError(f"w must be square with h0's size {h.size}, got shape {w.shape}")
-    norm0 = np.linalg.norm(h)
-    out = np.empty(steps)
-    for t in range(steps):
-        h = h @ w
-        out[t] = np.linalg.norm(h) / norm0
-    return out
 
 
 def recurrence_figure(
@@ -1635,6 +1401,109 @@ def truncated_normal_figure(
     ax.set_ylabel("density")
     ax.set_title(title or f"Truncated normals with fan_in = {fan_in}")
     ax.legend(fontsize=7)
+    return fig
+
+
+__all__ += ["curves_over_seeds", "learning_time_figure"]
+
+
+def learning_time_figure(
+    times: Mapping[str, Any], max_epochs: int, *, title: str | None = None
+) -> Figure:
+    """Epochs to learn against depth (log-log), one series per initialization.
+
+    Parameters
+    ----------
+    times : dict name -> LearningTimes
+        From :func:`course_utils.isometry.deep_linear_learning_times` (``depths``, ``epochs``).
+    max_epochs : int
+        The budget; a depth that never reached the threshold (``inf``) is drawn as an open
+        marker at this height with an upward arrow.
+
+    Examples
+    --------
+    >>> from course_utils.isometry import LearningTimes
+    >>> t = LearningTimes([1, 2], np.array([1.0, np.inf]), np.ones(2), np.zeros(2), np.ones(2))
+    >>> fig = learning_time_figure({"gaussian": t}, 100)
+    """
+    max_epochs = int(max_epochs)
+    fig, axes = _new_figure(size=(7.0, 3.8))
+    ax = axes[0, 0]
+    parts = []
+    for i, (name, t) in enumerate(times.items()):
+        d = np.asarray(t.depths, dtype=np.float64)
+        e = np.asarray(t.epochs, dtype=np.float64)
+        ok = np.isfinite(e)
+        c = color(i)
+        ax.plot(d[ok], e[ok], "o-", color=c, lw=2, label=f"{name}")
+        if (~ok).any():
+            ax.plot(d[~ok], np.full((~ok).sum(), max_epochs), "^", color=c, mfc="none", ms=10,
+                    label=f"{name}: not learned in {max_epochs} epochs")  # fmt: skip
+        parts.append(
+            f"{name}: "
+            + ", ".join(
+                f"depth {int(a)} {('>' + str(max_epochs)) if not np.isfinite(b) else int(b)}"
+                for a, b in zip(d, e, strict=True)
+            )
+        )
+    ax.axhline(max_epochs, color="grey", ls=":", lw=1)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("depth L (number of linear layers)")
+    ax.set_ylabel("epochs to reach 1 % of the initial loss")
+    ax.set_title(title or "Deep linear networks: learning time against depth")
+    ax.legend(fontsize=8)
+    describe(
+        fig, f"{ax.get_title()}. Median epochs over seeds at the best rate. " + "; ".join(parts)
+    )
+    return fig
+
+
+def curves_over_seeds(
+    curves: Mapping[str, Any],
+    *,
+    logy: bool = True,
+    xlabel: str = "epoch",
+    ylabel: str = "training loss",
+    title: str | None = None,
+    reference: float | None = None,
+    reference_label: str = "",
+) -> Figure:
+    """Mean curve and min-max band over seeds, one series per name.
+
+    Parameters
+    ----------
+    curves : dict name -> array (seeds, epochs)
+    reference : float, optional
+        A horizontal line (e.g. the loss of a uniform guess, ``ln k``).
+
+    Examples
+    --------
+    >>> fig = curves_over_seeds({"a": np.ones((3, 5)), "b": np.ones((3, 5)) / 2})
+    """
+    fig, axes = _new_figure(size=(7.0, 3.8))
+    ax = axes[0, 0]
+    parts = []
+    for i, (name, c) in enumerate(curves.items()):
+        c = np.atleast_2d(np.asarray(c, dtype=np.float64))
+        x = np.arange(c.shape[1])
+        col = color(i)
+        ax.plot(x, c.mean(axis=0), color=col, lw=2, label=f"{name} (mean of {c.shape[0]} seeds)")
+        ax.fill_between(x, c.min(axis=0), c.max(axis=0), color=col, alpha=0.2, lw=0)
+        parts.append(
+            f"{name}: mean {c.mean(axis=0)[0]:.3g} at start, {c.mean(axis=0)[-1]:.3g} at end"
+        )
+    if reference is not None:
+        ax.axhline(reference, color="black", ls="--", lw=1, label=reference_label or None)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Training curves over seeds (bands: min to max)")
+    ax.legend(fontsize=8)
+    describe(
+        fig, f"{ax.get_title()}. Lines: mean over seeds; bands: min to max. " + "; ".join(parts)
+    )
     return fig
 
 
@@ -2149,8 +2018,6 @@ def series_vs_theory(
     theory: Mapping[str, Any],
     *,
     spread: Mapping[str, Any] | None = None,
-    dashed: Mapping[str, Any] | None = None,
-    dashed_label: str = "dashed: second theory",
     theory_x: Any = None,
     logx: bool = False,
     logy: bool = False,
@@ -2171,9 +2038,6 @@ def series_vs_theory(
         (default ``x``).
     spread : dict label -> sequence, optional
         Half-height of an error bar per measured point (e.g. one standard error).
-    dashed : dict label -> sequence, optional
-        A second theory per series (e.g. the other bound), dashed, at ``theory_x``;
-        ``dashed_label`` names it in the legend.
 
     Examples
     --------
@@ -2203,12 +2067,6 @@ def series_vs_theory(
             if len(t) != len(tx):
                 raise ValueError(f"theory[{key!r}] has {len(t)} values for {len(tx)} x values")
             ax.plot(tx, t, color=c, lw=1.5, alpha=0.8)
-        d = None if dashed is None else dashed.get(key)
-        if d is not None:
-            d = _as_1d(d, "dashed")
-            if len(d) != len(tx):
-                raise ValueError(f"dashed[{key!r}] has {len(d)} values for {len(tx)} x values")
-            ax.plot(tx, d, color=c, lw=1.5, ls="--", alpha=0.8)
     if logx:
         ax.set_xscale("log", base=2)
     if logy:
@@ -2219,8 +2077,6 @@ def series_vs_theory(
     ax.grid(True, alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="grey", lw=1.5, label="lines: theory"))
-    if dashed:
-        handles.append(Line2D([], [], color="grey", lw=1.5, ls="--", label=dashed_label))
     ax.legend(handles=handles, fontsize=8)
     describe(fig, f"{title}. Markers: measured {ylabel}; lines: theory. {summary}".strip())
     return fig

@@ -588,3 +588,424 @@ def update_ratio(
         with np.errstate(divide="ignore", invalid="ignore"):
             out.append(np.float64(gn) / np.float64(wn))
     return np.array(out)
+
+
+# ============================================================================================
+# Special functions, spectra of deep products, mean-field fixed points (lecture 06 and its
+# appendix). Moved here from course_utils.plots, which keeps only the figures.
+# ============================================================================================
+__all__ += [
+    "bias_floor",
+    "chi2_log_step",
+    "conv_singular_values",
+    "digamma",
+    "gaussian_norm_ratios",
+    "gaussian_product_spectra",
+    "linear_recurrence_norms",
+    "mean_field_chi",
+    "mean_field_fixed_point",
+    "newman_lyapunov_exponents",
+    "norm_ratios",
+    "product_singular_values",
+    "qr_sign_fix_samples",
+    "trigamma",
+]
+
+
+def _as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be a numpy.random.Generator or an int, got {type(rng).__name__}")
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _as_1d(v: Any, name: str) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
+    return a
+
+
+def qr_sign_fix_samples(
+    rng: np.random.Generator | int, n_draws: int = 4000, n: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """``Q[0, 0]`` of ``n x n`` orthogonal matrices from ``np.linalg.qr``, without and with the fix.
+
+    For each draw a Gaussian ``A`` is factored ``A = QR``; the fixed matrix multiplies column
+    ``j`` of ``Q`` by ``sign(R_jj)`` (Mezzadri 2007), which makes ``Q`` Haar-distributed. Under
+    Haar, ``Q[0, 0]`` of a 3 x 3 matrix is uniform on ``[-1, 1]`` (Archimedes).
+
+    Returns
+    -------
+    raw, fixed : numpy.ndarray, shape (n_draws,)
+
+    Examples
+    --------
+    >>> raw, fixed = qr_sign_fix_samples(0, 200)
+    >>> bool((raw < 0).all()), bool(0.3 < (fixed > 0).mean() < 0.7)
+    (True, True)
+    """
+    gen = _as_generator(rng)
+    n_draws = _positive_int("n_draws", n_draws)
+    n = _positive_int("n", n, 2)
+    q, r = np.linalg.qr(gen.standard_normal((n_draws, n, n)))
+    signs = np.sign(np.diagonal(r, axis1=1, axis2=2))
+    return q[:, 0, 0].copy(), q[:, 0, 0] * signs[:, 0]
+
+
+def digamma(x: Any) -> np.ndarray:
+    """The digamma function ``psi(x) = d/dx log Gamma(x)`` for ``x > 0`` (float64).
+
+    Recurrence ``psi(x) = psi(x + 1) - 1/x`` up to ``x >= 10``, then the asymptotic series
+    ``log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - 1/(252x^6) + 1/(240x^8)`` (next term below
+    1e-12 there).
+
+    Examples
+    --------
+    >>> round(float(digamma(1.0)), 10)  # -Euler's constant
+    -0.5772156649
+    """
+    x = np.array(x, dtype=np.float64)
+    if not np.all(x > 0):
+        raise ValueError("digamma: x must be > 0")
+    acc = np.zeros_like(x)
+    while np.any(x < 10):
+        small = x < 10
+        acc = acc - np.where(small, 1.0 / x, 0.0)
+        x = np.where(small, x + 1.0, x)
+    inv2 = 1.0 / x**2
+    series = (
+        np.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
+    )
+    return acc + series
+
+
+def trigamma(x: Any) -> np.ndarray:
+    """The trigamma function ``psi'(x)`` for ``x > 0`` (float64), by recurrence and series.
+
+    ``psi'(x) = psi'(x + 1) + 1/x^2``; for ``x >= 10``
+    ``1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9)`` (next term below 1e-12).
+
+    Examples
+    --------
+    >>> round(float(trigamma(1.0)), 10)  # pi^2 / 6
+    1.6449340668
+    """
+    x = np.array(x, dtype=np.float64)
+    if not np.all(x > 0):
+        raise ValueError("trigamma: x must be > 0")
+    acc = np.zeros_like(x)
+    while np.any(x < 10):
+        small = x < 10
+        acc = acc + np.where(small, 1.0 / x**2, 0.0)
+        x = np.where(small, x + 1.0, x)
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = inv + 0.5 * inv2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))
+    return acc + series
+
+
+def newman_lyapunov_exponents(n: int) -> np.ndarray:
+    """Lyapunov exponents of products of ``n x n`` Gaussian matrices with entries ``N(0, 1/n)``.
+
+    .. math:: \\mu_k = \\tfrac12\\Big[\\log\\tfrac2n + \\psi\\big(\\tfrac{n-k+1}{2}\\big)\\Big],
+              \\qquad k = 1, \\ldots, n
+
+    (C. M. Newman, "The distribution of Lyapunov exponents: exact results for random matrices",
+    Comm. Math. Phys. 1986): ``log s_k(W_1 ... W_L) / L -> mu_k`` as ``L -> infinity``. All are
+    negative; the largest is ``mu_1 ~ -1/(2n)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        ``mu_1 > mu_2 > ... > mu_n``.
+
+    Examples
+    --------
+    >>> mu = newman_lyapunov_exponents(256)
+    >>> bool((mu < 0).all()), round(float(mu[0] * 2 * 256), 2)
+    (True, -1.0)
+    """
+    n = _positive_int("n", n)
+    k = np.arange(1, n + 1)
+    return 0.5 * (math.log(2.0 / n) + digamma((n - k + 1) / 2.0))
+
+
+def product_singular_values(weights: Sequence[Any]) -> np.ndarray:
+    """Singular values (largest first) of ``weights[0] @ weights[1] @ ... `` in float64.
+
+    Examples
+    --------
+    >>> product_singular_values([np.eye(3) * 2, np.eye(3) * 0.5]).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
+        raise TypeError("weights must be a non-empty list of 2-D arrays")
+    p = np.asarray(weights[0], dtype=np.float64)
+    for w in weights[1:]:
+        p = p @ np.asarray(w, dtype=np.float64)
+    return np.linalg.svd(p, compute_uv=False)
+
+
+def gaussian_product_spectra(
+    n: int, depth: int, rng: np.random.Generator | int, trials: int = 1
+) -> np.ndarray:
+    """Singular values of ``trials`` independent products of ``depth`` Gaussian ``N(0, 1/n)``
+    ``n x n`` matrices (each row of the result is one product, largest value first).
+
+    Since ``E[W W^T] = I`` per layer, ``E[mean_k s_k^2] = 1`` for every product.
+
+    Examples
+    --------
+    >>> s = gaussian_product_spectra(64, 5, 0, trials=2)
+    >>> s.shape
+    (2, 64)
+    """
+    n, depth = _positive_int("n", n), _positive_int("depth", depth)
+    trials = _positive_int("trials", trials)
+    gen = _as_generator(rng)
+    return np.array([
+        product_singular_values([gen.standard_normal((n, n)) / math.sqrt(n) for _ in range(depth)])
+        for _ in range(trials)
+    ])  # fmt: skip
+
+
+def chi2_log_step(n: int) -> tuple[float, float]:
+    """Mean and variance of ``log(||xW||^2 / ||x||^2)`` for one Gaussian ``N(0, 1/n)`` layer.
+
+    ``||xW||^2 / ||x||^2 ~ chi^2_n / n``, and ``log chi^2_n`` has mean ``psi(n/2) + log 2`` and
+    variance ``psi'(n/2)``, so the step has mean ``psi(n/2) + log(2/n) ~ -1/n`` and variance
+    ``psi'(n/2) ~ 2/n``.
+
+    Examples
+    --------
+    >>> m, v = chi2_log_step(256)
+    >>> round(m * 256, 2), round(v * 256 / 2, 2)
+    (-1.0, 1.0)
+    """
+    n = _positive_int("n", n)
+    return float(digamma(n / 2.0) + math.log(2.0 / n)), float(trigamma(n / 2.0))
+
+
+def norm_ratios(x: Any, weights: Sequence[Any]) -> np.ndarray:
+    """``||x W_1 ... W_l||^2 / ||x||^2`` after every layer ``l``, for each row of ``x``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(weights), batch)
+
+    Examples
+    --------
+    >>> norm_ratios(np.ones((2, 3)), [2 * np.eye(3), np.eye(3)]).tolist()
+    [[4.0, 4.0], [4.0, 4.0]]
+    """
+    h = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
+        raise TypeError("weights must be a non-empty list of 2-D arrays")
+    norm0 = np.sum(h**2, axis=1)
+    out = np.empty((len(weights), h.shape[0]))
+    for layer, w in enumerate(weights):
+        h = h @ np.asarray(w, dtype=np.float64)
+        out[layer] = np.sum(h**2, axis=1) / norm0
+    return out
+
+
+def gaussian_norm_ratios(x: Any, depth: int, rng: np.random.Generator | int) -> np.ndarray:
+    """:func:`norm_ratios` with a fresh Gaussian ``N(0, 1/n)`` network for every row of ``x``.
+
+    Each input gets its own ``depth`` square layers, so the columns of the result are
+    independent samples of the random walk of the log norm (see :func:`chi2_log_step`).
+
+    Examples
+    --------
+    >>> gaussian_norm_ratios(np.ones((3, 16)), 4, 0).shape
+    (4, 3)
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    depth = _positive_int("depth", depth)
+    gen = _as_generator(rng)
+    n = x.shape[1]
+    cols = [
+        norm_ratios(row[None, :], [gen.standard_normal((n, n)) / math.sqrt(n)
+                                   for _ in range(depth)])[:, 0]
+        for row in x
+    ]  # fmt: skip
+    return np.stack(cols, axis=1)
+
+
+def linear_recurrence_norms(w: Any, h0: Any, steps: int) -> np.ndarray:
+    """``||h_0 W^t|| / ||h_0||`` for ``t = 1 .. steps`` (a linear recurrent net without input).
+
+    Examples
+    --------
+    >>> linear_recurrence_norms(0.5 * np.eye(2), np.ones(2), 3).tolist()
+    [0.5, 0.25, 0.125]
+    """
+    w = np.asarray(w, dtype=np.float64)
+    h = np.asarray(h0, dtype=np.float64).ravel()
+    steps = _positive_int("steps", steps)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] != h.size:
+        raise ValueError(f"w must be square with h0's size {h.size}, got shape {w.shape}")
+    norm0 = np.linalg.norm(h)
+    out = np.empty(steps)
+    for t in range(steps):
+        h = h @ w
+        out[t] = np.linalg.norm(h) / norm0
+    return out
+
+
+def mean_field_fixed_point(
+    activation: str | Activation, weight_scale: float, bias_var: float = 0.0
+) -> float:
+    """Fixed point ``q*`` of the wide-layer variance map ``q -> s E[f(z)^2] + v_b``, ``z ~ N(0, q)``.
+
+    ``s = fan_in Var(w)`` (the gain squared) and ``v_b = Var(b)``. A deep net whose layers all
+    have these parameters has pre-activation variances ``q_l`` that converge to ``q*`` (Poole
+    et al. 2016). For ``tanh`` without bias, ``E[tanh(z)^2] = q - 2q^2 + O(q^3)``, so ``q* = 0``
+    when ``s <= 1`` (the variance decays to 0, slowly) and ``q* > 0`` when ``s > 1``.
+
+    Found by bisection on ``g(q) = s E[f(z)^2] + v_b - q``: ``q* = 0`` when ``g`` is not positive
+    just above 0 (and ``v_b = 0``); otherwise the root where ``g`` turns negative.
+
+    Raises
+    ------
+    ValueError
+        When the map has no finite fixed point (``g`` stays positive, e.g. ReLU with ``s > 2``).
+
+    Examples
+    --------
+    >>> round(mean_field_fixed_point("tanh", 25 / 9), 4)  # PyTorch's tanh gain 5/3
+    1.1785
+    >>> mean_field_fixed_point("tanh", 1.0)
+    0.0
+    """
+    from course_utils.activations import get_activation
+
+    f = get_activation(activation) if not isinstance(activation, Activation) else activation
+    s = _real("weight_scale", weight_scale)
+    vb = _real("bias_var", bias_var)
+    if s < 0 or vb < 0:
+        raise ValueError(f"weight_scale and bias_var must be >= 0, got {s}, {vb}")
+
+    def g(q: float) -> float:
+        return s * float(f.second_moment(q)) + vb - q
+
+    lo = 1e-9
+    if vb == 0 and g(lo) <= 0:
+        return 0.0
+    hi = max(1.0, 2 * vb)
+    for _ in range(60):
+        if g(hi) < 0:
+            break
+        lo, hi = hi, 2 * hi
+    else:
+        raise ValueError(
+            f"the variance map of {f.name} with weight_scale {s} has no finite fixed point"
+        )
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
+        if hi - lo < 1e-13 * hi:
+            break
+    return 0.5 * (lo + hi)
+
+
+def mean_field_chi(activation: str | Activation, weight_scale: float, q: float) -> float:
+    """``chi = s E[f'(z)^2]``, ``z ~ N(0, q)``: the factor by which one layer multiplies the mean
+    squared gradient (and the squared distance between two nearby inputs) at variance ``q``.
+
+    ``chi < 1``: ordered, gradients vanish with depth; ``chi > 1``: chaotic, they grow as
+    ``chi^L`` in mean square (Poole et al. 2016; Schoenholz et al. 2017). Evaluated at the fixed
+    point :func:`mean_field_fixed_point`, ``chi = 1`` is the edge of chaos.
+
+    Examples
+    --------
+    >>> s = 25 / 9
+    >>> round(mean_field_chi("tanh", s, mean_field_fixed_point("tanh", s)), 3)
+    1.21
+    """
+    from course_utils.activations import get_activation
+
+    f = get_activation(activation) if not isinstance(activation, Activation) else activation
+    s = _real("weight_scale", weight_scale)
+    q = _real("q", q)
+    if s < 0 or q < 0:
+        raise ValueError(f"weight_scale and q must be >= 0, got {s}, {q}")
+    return s * float(f.derivative_second_moment(q))
+
+
+def bias_floor(fan_in: int, *, weight_scale: float = 1 / 3, bias_scale: float = 1 / 3) -> float:
+    """Pre-activation variance at which weights and biases balance when the signal is small.
+
+    A layer ``z = a W + b`` with ``fan_in Var(w) = s`` and ``Var(b) = c / fan_in`` gives
+    ``q_l = s E[a_{l-1}^2] + c / fan_in``. Once ``q`` is small, tanh is nearly the identity
+    (``E[tanh(z)^2] = q - 2q^2 + ...``), so ``q_l ~ s q_{l-1} + c / fan_in``: for ``s < 1`` the
+    variance stops shrinking at the fixed point
+
+    .. math:: q^* = \\frac{c / n}{1 - s}.
+
+    PyTorch's default ``nn.Linear`` draws both the weight and the bias from
+    ``U(+-1/sqrt(fan_in))``: ``s = 1/3`` and ``c = 1/3``, so ``q* = 1 / (2 fan_in)``.
+
+    Examples
+    --------
+    >>> round(bias_floor(64) * 128, 12)  # 1 / (2 * 64)
+    1.0
+    """
+    n = _positive_int("fan_in", fan_in)
+    s = _real("weight_scale", weight_scale)
+    c = _real("bias_scale", bias_scale)
+    if not 0 <= s < 1 or c < 0:
+        raise ValueError(f"need 0 <= weight_scale < 1 and bias_scale >= 0, got {s}, {c}")
+    return c / n / (1.0 - s)
+
+
+def conv_singular_values(kernels: Any, size: int) -> np.ndarray:
+    """Singular values of a stack of 2-D convolutions with circular padding on a ``size x size``
+    grid, as one linear map (largest first).
+
+    A circular convolution is diagonalized by the 2-D Fourier transform: at frequency
+    ``(u, v)`` it multiplies the channel vector by the ``c_in x c_out`` matrix
+    ``K(u, v) = sum_ij K[i, j] exp(-2 pi i (i u + j v) / size)``, so the singular values of the
+    whole map are those of ``K(u, v)`` over all ``size^2`` frequencies, and a stack of layers
+    multiplies these matrices frequency by frequency (Sedghi, Gupta & Long 2019).
+
+    Parameters
+    ----------
+    kernels : array ``(kh, kw, c_in, c_out)`` or a list of them
+        In the course's ``in_out`` layout; consecutive channel counts must match.
+    size : int
+        Side of the (periodic) input grid, at least the kernel size.
+
+    Examples
+    --------
+    >>> k = np.zeros((3, 3, 2, 2)); k[1, 1] = np.eye(2)  # the identity map
+    >>> conv_singular_values(k, 4).round(6).tolist() == [1.0] * 32
+    True
+    """
+    ks = [kernels] if isinstance(kernels, np.ndarray) else list(kernels)
+    if not ks:
+        raise ValueError("kernels must hold at least one (kh, kw, c_in, c_out) array")
+    size = _positive_int("size", size)
+    total = None
+    for i, k in enumerate(ks):
+        k = np.asarray(k, dtype=np.float64)
+        if k.ndim != 4:
+            raise ValueError(f"kernels[{i}] must have shape (kh, kw, c_in, c_out), got {k.shape}")
+        if k.shape[0] > size or k.shape[1] > size:
+            raise ValueError(f"size {size} is smaller than kernel {k.shape[:2]}")
+        padded = np.zeros((size, size) + k.shape[2:])
+        padded[: k.shape[0], : k.shape[1]] = k
+        kf = np.fft.fft2(padded, axes=(0, 1))  # (size, size, c_in, c_out)
+        if total is not None and total.shape[-1] != kf.shape[-2]:
+            raise ValueError(f"kernels[{i}] has c_in {kf.shape[-2]}, expected {total.shape[-1]}")
+        total = kf if total is None else total @ kf
+    s = np.linalg.svd(total, compute_uv=False).ravel()
+    return np.sort(s)[::-1]

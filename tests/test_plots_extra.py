@@ -1,4 +1,5 @@
-"""Tests for the helpers appended to course_utils.plots for lectures 00 and 06.
+"""Tests for the helpers appended to course_utils.plots for lectures 00 and 06 (and their
+numerics, which live in course_utils.theory).
 
 Each function gets a smoke test (it runs and a figure renders with labelled axes) and a property
 test that could fail: exact identities where they exist, otherwise a statistical check whose
@@ -19,7 +20,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils import plots  # noqa: E402
+from course_utils import plots, theory  # noqa: E402
 from course_utils.initializers import orthogonal  # noqa: E402
 
 
@@ -68,7 +69,7 @@ def test_qr_sign_fix_samples_haar_first_entry_is_uniform():
     """Under Haar, Q11 of a 3x3 orthogonal matrix is U(-1, 1): mean 0 with SE sqrt(1/3 / N),
     P(Q11 > 0) = 1/2 with SE sqrt(1/4 / N). N = 4000 gives SEs 0.0091 and 0.0079; 5 SE bounds.
     Without the fix numpy's Householder QR gives Q11 = -|a11| / ||a_1|| < 0 every time."""
-    raw, fixed = plots.qr_sign_fix_samples(np.random.default_rng(3), 4000)
+    raw, fixed = theory.qr_sign_fix_samples(np.random.default_rng(3), 4000)
     n = len(fixed)
     assert np.all(raw < 0)
     assert np.allclose(np.abs(raw), np.abs(fixed))
@@ -81,21 +82,21 @@ def test_digamma_and_trigamma_exact_values_and_torch():
     """Exact: psi(1) = -gamma, psi(1/2) = -gamma - 2 log 2, psi'(1) = pi^2/6, psi'(1/2) = pi^2/2.
     torch's float64 polygamma is itself only good to ~1e-9, hence the looser comparison."""
     euler = 0.5772156649015329
-    assert plots.digamma([1.0, 0.5]) == pytest.approx([-euler, -euler - 2 * math.log(2)], abs=1e-11)
-    assert plots.trigamma([1.0, 0.5]) == pytest.approx([math.pi**2 / 6, math.pi**2 / 2], abs=1e-11)
+    assert theory.digamma([1.0, 0.5]) == pytest.approx([-euler, -euler - 2 * math.log(2)], abs=1e-11)
+    assert theory.trigamma([1.0, 0.5]) == pytest.approx([math.pi**2 / 6, math.pi**2 / 2], abs=1e-11)
     x = np.array([0.3, 2.5, 9.99, 10.0, 64.0, 128.0, 1e4])
     ref = torch.special.digamma(torch.tensor(x, dtype=torch.float64)).numpy()
     ref1 = torch.special.polygamma(1, torch.tensor(x, dtype=torch.float64)).numpy()
-    assert np.allclose(plots.digamma(x), ref, rtol=1e-10, atol=1e-10)
-    assert np.allclose(plots.trigamma(x), ref1, rtol=1e-8, atol=1e-8)
+    assert np.allclose(theory.digamma(x), ref, rtol=1e-10, atol=1e-10)
+    assert np.allclose(theory.trigamma(x), ref1, rtol=1e-8, atol=1e-8)
     with pytest.raises(ValueError, match="> 0"):
-        plots.digamma([0.0])
+        theory.digamma([0.0])
 
 
 def test_newman_exponents_are_all_negative_and_top_is_minus_one_over_2n():
     """psi(n/2) = log(n/2) - 1/n - 1/(3 n^2) + O(n^-4), so mu_1 = -1/(2n) - 1/(6 n^2) + ..."""
     for n in (16, 256):
-        mu = plots.newman_lyapunov_exponents(n)
+        mu = theory.newman_lyapunov_exponents(n)
         assert mu.shape == (n,) and np.all(mu < 0) and np.all(np.diff(mu) < 0)
         assert mu[0] == pytest.approx(-1 / (2 * n) - 1 / (6 * n**2), rel=1e-3)
 
@@ -103,39 +104,39 @@ def test_newman_exponents_are_all_negative_and_top_is_minus_one_over_2n():
 def test_product_singular_values_of_orthogonal_and_scaled_layers():
     rng = np.random.default_rng(0)
     ws = [orthogonal((20, 20), rng) for _ in range(6)]
-    assert np.allclose(plots.product_singular_values(ws), 1.0, atol=1e-5)
-    s = plots.product_singular_values([2 * np.eye(3), np.diag([1.0, 3.0, 0.5])])
+    assert np.allclose(theory.product_singular_values(ws), 1.0, atol=1e-5)
+    s = theory.product_singular_values([2 * np.eye(3), np.diag([1.0, 3.0, 0.5])])
     assert s.tolist() == [6.0, 2.0, 1.0]
     with pytest.raises(TypeError):
-        plots.product_singular_values(np.eye(3))
+        theory.product_singular_values(np.eye(3))
 
 
 def test_gaussian_product_mean_square_singular_value_is_one():
     """E[(1/n) sum s_k^2] = E[(1/n) tr(P P^T)] = 1 for every depth. The mean square of a
     product is heavy-tailed at depth 10 (a few directions carry it), so the SE is taken from
     the sample itself: sd / sqrt(T) over T = 40 products; 5 SE bound."""
-    s = plots.gaussian_product_spectra(32, 10, np.random.default_rng(1), trials=40)
+    s = theory.gaussian_product_spectra(32, 10, np.random.default_rng(1), trials=40)
     assert s.shape == (40, 32) and np.all(np.diff(s, axis=1) <= 0)
     ms = np.mean(s**2, axis=1)
     assert abs(ms.mean() - 1) < 5 * ms.std(ddof=1) / math.sqrt(len(ms))
-    same = plots.gaussian_product_spectra(32, 10, np.random.default_rng(1), trials=40)
+    same = theory.gaussian_product_spectra(32, 10, np.random.default_rng(1), trials=40)
     assert np.array_equal(s, same)
 
 
 def test_spectrum_figure_draws_theory_and_floor():
-    s = plots.gaussian_product_spectra(64, 20, 0)[0]
+    s = theory.gaussian_product_spectra(64, 20, 0)[0]
     fig = plots.spectrum_figure(s, np.ones(64), 20, floor=1e-12)
     _render(fig)
-    theory = fig.axes[1].lines[1].get_ydata()
-    expected = 20 * plots.newman_lyapunov_exponents(64) / math.log(10)
-    assert np.allclose(theory, expected)
+    drawn = fig.axes[1].lines[1].get_ydata()
+    expected = 20 * theory.newman_lyapunov_exponents(64) / math.log(10)
+    assert np.allclose(drawn, expected)
 
 
 def test_chi2_log_step_matches_simulation():
     """log(chi2_n / n) for n = 64 over M = 20000 draws: the sample mean has SE sqrt(v / M) and
     the sample variance SE ~ v sqrt(2 / (M - 1)) (nearly normal); 5 SE bounds."""
     n, m = 64, 20000
-    mean, var = plots.chi2_log_step(n)
+    mean, var = theory.chi2_log_step(n)
     z = np.log(np.random.default_rng(2).chisquare(n, size=m) / n)
     assert abs(z.mean() - mean) < 5 * math.sqrt(var / m)
     assert abs(z.var(ddof=1) - var) < 5 * var * math.sqrt(2 / (m - 1))
@@ -145,25 +146,25 @@ def test_chi2_log_step_matches_simulation():
 def test_norm_ratios_orthogonal_is_one_and_gaussian_columns_are_independent_nets():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((5, 32))
-    ortho = plots.norm_ratios(x, [orthogonal((32, 32), rng) for _ in range(8)])
+    ortho = theory.norm_ratios(x, [orthogonal((32, 32), rng) for _ in range(8)])
     assert ortho.shape == (8, 5) and np.allclose(ortho, 1.0, atol=1e-5)
-    g = plots.gaussian_norm_ratios(x, 8, np.random.default_rng(5))
+    g = theory.gaussian_norm_ratios(x, 8, np.random.default_rng(5))
     assert g.shape == (8, 5) and np.all(g > 0)
     # same row, same generator state -> the same curve; the first column is a net of its own
-    first = plots.gaussian_norm_ratios(x[:1], 8, np.random.default_rng(5))
+    first = theory.gaussian_norm_ratios(x[:1], 8, np.random.default_rng(5))
     assert np.array_equal(first[:, 0], g[:, 0])
-    _render(plots.norm_ratio_figure(g, ortho, *plots.chi2_log_step(32)))
+    _render(plots.norm_ratio_figure(g, ortho, *theory.chi2_log_step(32)))
 
 
 def test_linear_recurrence_norms_and_figure():
     rng = np.random.default_rng(6)
     w = orthogonal((16, 16), rng).astype(np.float64)
-    norms = plots.linear_recurrence_norms(w, rng.standard_normal(16), 50)
+    norms = theory.linear_recurrence_norms(w, rng.standard_normal(16), 50)
     assert np.allclose(norms, 1.0, atol=1e-10)
-    assert np.allclose(plots.linear_recurrence_norms(0.5 * np.eye(2), [1.0, 0.0], 4),
+    assert np.allclose(theory.linear_recurrence_norms(0.5 * np.eye(2), [1.0, 0.0], 4),
                        0.5 ** np.arange(1, 5))  # fmt: skip
     with pytest.raises(ValueError, match="square"):
-        plots.linear_recurrence_norms(np.ones((2, 3)), [1.0, 0.0], 3)
+        theory.linear_recurrence_norms(np.ones((2, 3)), [1.0, 0.0], 3)
     fig = plots.recurrence_figure({"orthogonal": w}, {"orthogonal": norms})
     _render(fig)
     assert len(fig.axes[0].collections[0].get_offsets()) == 16

@@ -277,10 +277,130 @@ def test_saturation_dead_and_update_ratio():
         saturation_fraction("tanh")
     # a saturated tanh net (std 1.0 weights, width 200): most units pinned at +-1
     rng = np.random.default_rng(17)
-    t = forward(rng.standard_normal((32, 200)), init_weights([200] * 4, "random_normal", rng,
-                                                             std=1.0), "tanh")
+    t = forward(
+        rng.standard_normal((32, 200)),
+        init_weights([200] * 4, "random_normal", rng, std=1.0),
+        "tanh",
+    )
     assert np.all(saturation_fraction(t) > 0.8)
     ws = [np.full((2, 2), 2.0)]
     assert update_ratio(ws, [np.full((2, 2), 1.0)], lr=0.1).tolist() == [0.05]
     with pytest.raises(ValueError, match="grads"):
         update_ratio(ws, [], lr=0.1)
+
+
+# --------------------------------------------------------------------------------------------
+# lecture 06: mean-field fixed points, the bias floor, conv spectra, delta-orthogonal, Saxe
+# --------------------------------------------------------------------------------------------
+def test_mean_field_fixed_point_is_a_fixed_point_and_chi_of_tanh_gain():
+    from course_utils.theory import mean_field_chi, mean_field_fixed_point
+
+    f = get_activation("tanh")
+    s = 25 / 9  # PyTorch's tanh gain 5/3, squared
+    q = mean_field_fixed_point("tanh", s)
+    assert q == pytest.approx(s * float(f.second_moment(q)), rel=1e-10)
+    assert q == pytest.approx(1.1785, abs=1e-4)
+    assert mean_field_chi("tanh", s, q) == pytest.approx(1.2098, abs=1e-4)  # chaotic: chi > 1
+    # iterating the map from q = 1 (the variance recursion of predict) converges to it
+    p = predict([200] * 61, [s / 200] * 60, "tanh")
+    assert p.pre_activation_var[-1] == pytest.approx(q, rel=1e-6)
+    assert mean_field_fixed_point("tanh", 1.0) == 0.0  # gain 1: the variance decays to 0
+    assert mean_field_chi("tanh", 1.0, 0.0) == pytest.approx(1.0)
+    with_bias = mean_field_fixed_point("tanh", 1.0, 0.05)
+    assert with_bias == pytest.approx(float(f.second_moment(with_bias)) + 0.05, rel=1e-10)
+    with pytest.raises(ValueError, match="no finite fixed point"):
+        mean_field_fixed_point("relu", 3.0)
+    with pytest.raises(ValueError, match="weight_scale"):
+        mean_field_fixed_point("tanh", -1.0)
+
+
+def test_chi_predicts_the_measured_gradient_growth_of_a_deep_tanh_net():
+    """Depth 30, width 400, gain 5/3, inputs at the fixed point: the mean squared gradient grows by
+    chi per layer. log(ratio) over 30 layers fluctuates by about sqrt(30 * 2/400) ~ 0.4 per
+    replicate (chi^2-like per-layer noise); 8 replicates average it to ~0.14: we allow 0.6."""
+    from course_utils.theory import mean_field_chi, mean_field_fixed_point
+
+    s, depth, n = 25 / 9, 30, 400
+    q = mean_field_fixed_point("tanh", s)
+    chi = mean_field_chi("tanh", s, q)
+    rng = np.random.default_rng(7)
+    logs = []
+    for _ in range(8):
+        ws = [rng.standard_normal((n, n)) * math.sqrt(s / n) for _ in range(depth)]
+        x = rng.standard_normal((64, n)) * math.sqrt(float(get_activation("tanh").second_moment(q)))
+        t = forward(x, ws, "tanh")
+        g = backward(t, ws, "tanh", rng.standard_normal((64, n)))
+        top, bottom = np.mean(g.activations[-1] ** 2), np.mean(g.activations[0] ** 2)
+        logs.append(math.log(bottom / top))
+    assert np.mean(logs) == pytest.approx((depth - 1) * math.log(chi), abs=0.6)
+
+
+def test_bias_floor_matches_pytorch_default_layers():
+    """A deep tanh MLP with PyTorch's default init settles at q* = 1/(2n) per layer (averaged over
+    the hidden layers 5-8 and 20 seeds; each layer's value is the variance over a batch of 512
+    rows of 64 units, whose spread between seeds is about 30 %: the mean of 80 is within 10 %)."""
+    torch = pytest.importorskip("torch")
+    from course_utils.lsuv import default_variances_torch
+    from course_utils.theory import bias_floor
+
+    x = torch.randn(512, 2, generator=torch.Generator().manual_seed(0))
+    v = default_variances_torch([2] + [64] * 8 + [2], "tanh", x, seeds=range(20))
+    assert v.shape == (20, 9)
+    assert np.mean(v[:, 4:8]) == pytest.approx(bias_floor(64), rel=0.1)
+    assert bias_floor(64) == pytest.approx(1 / 128)
+    with pytest.raises(ValueError):
+        bias_floor(64, weight_scale=1.0)
+
+
+def test_conv_singular_values_match_the_explicit_matrix_of_a_circular_conv():
+    torch = pytest.importorskip("torch")
+    from course_utils.theory import conv_singular_values
+
+    rng = np.random.default_rng(0)
+    size, c_in, c_out = 5, 2, 3
+    k = rng.standard_normal((3, 3, c_in, c_out))
+    conv = torch.nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="circular", bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(k.transpose(3, 2, 0, 1)))
+        basis = torch.eye(c_in * size * size, dtype=torch.float32).reshape(-1, c_in, size, size)
+        matrix = conv(basis).reshape(c_in * size * size, -1).double().numpy()
+    expected = np.linalg.svd(matrix, compute_uv=False)
+    got = conv_singular_values(k, size)
+    assert got.shape == (size * size * c_in,)
+    np.testing.assert_allclose(got, np.sort(expected)[::-1][: got.size], rtol=1e-5, atol=1e-5)
+    two = conv_singular_values([k, rng.standard_normal((3, 3, c_out, 2))], size)
+    assert two.shape == (size * size * 2,)
+    with pytest.raises(ValueError, match="c_in"):
+        conv_singular_values([k, k], size)
+
+
+def test_delta_orthogonal_is_an_isometry_and_flattened_orthogonal_is_not():
+    from course_utils.initializers import orthogonal
+    from course_utils.isometry import delta_orthogonal
+    from course_utils.theory import conv_singular_values
+
+    rng = np.random.default_rng(1)
+    delta = delta_orthogonal((3, 3, 8, 8), rng, dtype=np.float64)
+    s = conv_singular_values([delta_orthogonal((3, 3, 8, 8), rng, dtype=np.float64)] * 5, 8)
+    np.testing.assert_allclose(s, 1.0, atol=1e-10)
+    assert np.count_nonzero(delta[0]) == 0 and np.count_nonzero(delta[1, 1]) == 64
+    flat = conv_singular_values(orthogonal((3, 3, 8, 8), rng).astype(np.float64), 8)
+    assert np.mean(flat**2) == pytest.approx(1.0, rel=1e-6)  # Frobenius norm is right ...
+    assert flat.max() > 1.3 and flat.min() < 0.3  # ... but the spectrum is spread
+    wide = delta_orthogonal((3, 3, 4, 8), rng, gain=2.0, dtype=np.float64)
+    np.testing.assert_allclose(conv_singular_values(wide, 6), 2.0, atol=1e-10)
+    with pytest.raises(ValueError, match="c_in <= c_out"):
+        delta_orthogonal((3, 3, 8, 4), rng)
+
+
+def test_deep_linear_learning_times_orthogonal_flat_gaussian_grows():
+    from course_utils.isometry import deep_linear_learning_times
+
+    orth = deep_linear_learning_times([1, 8, 16], "orthogonal", 0, seeds=5, max_epochs=400)
+    gauss = deep_linear_learning_times([1, 8], "gaussian", 0, seeds=5, max_epochs=400)
+    # one layer at rate 1: W <- W - (W - M) = M after one step, whatever the start
+    assert orth.epochs[0] == 1 and gauss.epochs[0] == 1
+    assert np.isfinite(orth.epochs).all() and orth.epochs[2] < 2 * orth.epochs[1]
+    assert not np.isfinite(gauss.epochs[1])  # depth 8 from Gaussian layers: not in 400 epochs
+    with pytest.raises(ValueError, match="init"):
+        deep_linear_learning_times([1], "uniform", 0)
