@@ -71,6 +71,9 @@ PALETTE: tuple[str, ...] = (
 install_ipython_formatters()
 
 _DIVERGING = "RdBu_r"
+#: Second cues besides colour (WCAG 1.4.1): series i gets marker i and line style i.
+_SERIES_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_SERIES_STYLES = ("-", "--", "-.", ":")
 _LINE_COLOURS = tuple(c for c in PALETTE if c != "#F0E442")  # yellow is faint as a thin line
 
 
@@ -415,7 +418,7 @@ def std_by_depth(
             x,
             m,
             linestyle="none",
-            marker="o",
+            marker=_SERIES_MARKERS[i % len(_SERIES_MARKERS)],  # a second cue besides colour
             markersize=5,
             color=color(i),
             label=name if name is not None else "measured",
@@ -432,7 +435,7 @@ def std_by_depth(
             ax.plot(
                 xt,
                 t,
-                linestyle="-",
+                linestyle=_SERIES_STYLES[i % len(_SERIES_STYLES)],
                 color=color(i),
                 alpha=0.8,
                 label=f"{name} (theory)" if name is not None else "theory",
@@ -633,7 +636,14 @@ def loss_curves(
     fig, axes = _new_figure(size=(6.0, 4.0))
     ax = axes[0, 0]
     for i, (values, name) in enumerate(zip(series, names, strict=True)):
-        ax.plot(np.arange(1, len(values) + 1), values, color=color(i), lw=2, label=name)
+        ax.plot(
+            np.arange(1, len(values) + 1),
+            values,
+            color=color(i),
+            ls=_SERIES_STYLES[i % len(_SERIES_STYLES)],  # a second cue besides colour
+            lw=2,
+            label=name,
+        )
     for label, value in (reference or {}).items():
         ax.axhline(float(value), color=PALETTE[7], ls=":", label=label)
     if logy:
@@ -1568,7 +1578,8 @@ def std_by_depth_panels(
         for i, key in enumerate(keys):
             m = _as_1d(measured[key], "measured")
             x = np.arange(1, len(m) + 1)
-            ax.plot(x, m, linestyle="none", marker="o", markersize=5, color=color(i), label=key)
+            mk = _SERIES_MARKERS[i % len(_SERIES_MARKERS)]  # a second cue besides colour
+            ax.plot(x, m, linestyle="none", marker=mk, markersize=5, color=color(i), label=key)
             t = theory.get(key)
             if t is not None:
                 t = _as_1d(t, "theory")
@@ -1576,7 +1587,7 @@ def std_by_depth_panels(
                     raise ValueError(
                         f"panel {name!r}, series {key!r}: theory and measured lengths differ"
                     )
-                ax.plot(x, t, linestyle="-", color=color(i), alpha=0.8)
+                ax.plot(x, t, linestyle=_SERIES_STYLES[i % len(_SERIES_STYLES)], color=color(i), alpha=0.8)
         if logy:
             ax.set_yscale("log")
         ax.set_xlabel(xlabel)
@@ -1585,7 +1596,15 @@ def std_by_depth_panels(
         ax.grid(True, alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     handles = [
-        Line2D([], [], linestyle="-", marker="o", markersize=5, color=color(i), label=k)
+        Line2D(
+            [],
+            [],
+            linestyle=_SERIES_STYLES[i % len(_SERIES_STYLES)],
+            marker=_SERIES_MARKERS[i % len(_SERIES_MARKERS)],
+            markersize=5,
+            color=color(i),
+            label=k,
+        )
         for i, k in enumerate(keys)
     ]
     handles.append(Line2D([], [], linestyle="-", color="grey", label="lines: theory"))
@@ -2018,6 +2037,8 @@ def series_vs_theory(
     theory: Mapping[str, Any],
     *,
     spread: Mapping[str, Any] | None = None,
+    dashed: Mapping[str, Any] | None = None,
+    dashed_label: str = "dashed: second theory",
     theory_x: Any = None,
     logx: bool = False,
     logy: bool = False,
@@ -2038,6 +2059,9 @@ def series_vs_theory(
         (default ``x``).
     spread : dict label -> sequence, optional
         Half-height of an error bar per measured point (e.g. one standard error).
+    dashed : dict label -> sequence, optional
+        A second theory per series (e.g. the other bound), dashed, at ``theory_x``;
+        ``dashed_label`` names it in the legend.
 
     Examples
     --------
@@ -2067,6 +2091,12 @@ def series_vs_theory(
             if len(t) != len(tx):
                 raise ValueError(f"theory[{key!r}] has {len(t)} values for {len(tx)} x values")
             ax.plot(tx, t, color=c, lw=1.5, alpha=0.8)
+        d = None if dashed is None else dashed.get(key)
+        if d is not None:
+            d = _as_1d(d, "dashed")
+            if len(d) != len(tx):
+                raise ValueError(f"dashed[{key!r}] has {len(d)} values for {len(tx)} x values")
+            ax.plot(tx, d, color=c, lw=1.5, ls="--", alpha=0.8)
     if logx:
         ax.set_xscale("log", base=2)
     if logy:
@@ -2077,6 +2107,8 @@ def series_vs_theory(
     ax.grid(True, alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="grey", lw=1.5, label="lines: theory"))
+    if dashed:
+        handles.append(Line2D([], [], color="grey", lw=1.5, ls="--", label=dashed_label))
     ax.legend(handles=handles, fontsize=8)
     describe(fig, f"{title}. Markers: measured {ylabel}; lines: theory. {summary}".strip())
     return fig
