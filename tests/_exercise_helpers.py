@@ -66,3 +66,18 @@ def assert_stubs_earn_zero(qid: str) -> None:
         visible = run_checks(qid, stub)
         assert visible.points == 0, (qid, label, visible.message)
         assert hidden_points(qid, stub) == 0, (qid, label)
+
+
+def solution_functions(solution: Any, ids: Any) -> dict[str, Any]:
+    """Execute the solution's setup cell (its first code cell: imports, generator) and then its
+    graded cells (nbgrader grade_id in ``ids``, in order); the resulting namespace."""
+    import nbformat
+
+    ids = set(ids)
+    ns: dict[str, Any] = {}
+    cells = [c for c in nbformat.read(solution, as_version=4).cells if c.cell_type == "code"]
+    exec(compile(cells[0].source, "setup", "exec"), ns)
+    for cell in cells[1:]:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ids:
+            exec(compile(cell.source, "solution", "exec"), ns)
+    return ns

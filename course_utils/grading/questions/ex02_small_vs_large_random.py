@@ -1,15 +1,19 @@
 """Exercise 02 (small versus large random values): per-layer statistics, saturated and dead
-units, and a scale that keeps a deep tanh network alive."""
+units, and two predictions from the lecture's recursions: the saturated fraction per layer of a
+tanh net with any width profile, and the scale at which the backward factor of a deep tanh (or,
+stretch, sigmoid) network is 1 end to end."""
 
 from __future__ import annotations
 
+import functools
 import math
-import numbers
 
 import numpy as np
 
 from course_utils import theory
-from course_utils.grading.checks import Call, deterministic, value
+from course_utils.activations import gaussian_expectation
+from course_utils.grading.checks import Call
+from course_utils.grading.predictions import predicted
 from course_utils.grading.registry import question
 
 EXERCISE = "02_small_vs_large_random"
@@ -44,19 +48,19 @@ def _visible_stats() -> list[Call]:
 question(
     "layer_stats",
     exercise=EXERCISE,
-    points=3,
+    points=1.5,
     title="per-layer mean and std of the activations",
-    check=deterministic(
+    check=predicted(
         theory.layer_stats,
         visible=_visible_stats(),
         hidden=_stats_calls,
         rtol=1e-5,
         atol=1e-12,
         hints={
-            "tanh": "a = x; for each W: a = np.tanh(a @ W); record a.mean() and a.std() "
-            "over the whole (batch, units) array",
-            "relu": "relu(z) = np.maximum(z, 0); the mean is not 0 here",
-            "linear": "'linear' means no activation at all: a = a @ W",
+            "tanh": "the statistics are over the whole (batch, units) array of each layer's "
+            "activations a_l (after the nonlinearity), one entry per layer",
+            "relu": "the mean is not 0 here: do not assume it",
+            "linear": "'linear' means no activation at all",
         },
     ),
     forbidden=(
@@ -87,9 +91,9 @@ def _saturation_calls(rng: np.random.Generator) -> list[Call]:
 question(
     "saturation_fraction",
     exercise=EXERCISE,
-    points=2,
+    points=1,
     title="fraction of saturated tanh outputs, |a| > threshold",
-    check=deterministic(
+    check=predicted(
         theory.saturation_fraction,
         visible=[
             Call((np.array([0.0, 0.5, 0.995, -1.0]),), group="default threshold"),
@@ -100,8 +104,8 @@ question(
         rtol=1e-12,
         atol=1e-12,
         hints={
-            "default threshold": "np.mean(np.abs(a) > threshold) over every entry; the sign does "
-            "not matter and |a| = threshold is not saturated",
+            "default threshold": "over every entry; the sign does not matter and |a| equal to "
+            "the threshold is not saturated",
             "threshold=": "use the threshold argument (default 0.99)",
         },
     ),
@@ -132,9 +136,9 @@ def _dead_calls(rng: np.random.Generator) -> list[Call]:
 question(
     "dead_unit_fraction",
     exercise=EXERCISE,
-    points=2,
+    points=1,
     title="fraction of ReLU units that output 0 for the whole batch",
-    check=deterministic(
+    check=predicted(
         dead_unit_reference,
         visible=[
             Call((np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]),), group="units"),
@@ -144,47 +148,259 @@ question(
         hidden=_dead_calls,
         rtol=1e-12,
         atol=1e-12,
+        mistakes={
+            "you count zero entries instead of dead units (columns)": lambda a: float(
+                np.mean(np.asarray(a) == 0)
+            ),
+        },
         hints={
-            "units": "a unit is a column: it is dead when np.all(a[:, j] == 0); return the mean "
-            "over columns of that test (not the fraction of zero entries)",
+            "units": "a unit is a column; it is dead when every entry of its column is 0; "
+            "the answer is a fraction of columns, not of entries",
         },
     ),
     forbidden=("course_utils.theory.dead_fraction",),
 )
 
 
-# ---- alive_std ---------------------------------------------------------------------------------
-ALIVE_WIDTH, ALIVE_DEPTH = 500, 10
-STD_RANGE = (0.2, 0.8)
-MAX_SATURATED = 0.05
+# ---- prediction: saturated fraction per layer ---------------------------------------------------
 SATURATION = 0.99
 
 
-def alive_verdict(sigma: float) -> tuple[bool, str]:
-    """Judge ``sigma`` with the mean-field prediction for a 10-layer tanh net of width 500 and
-    unit-variance inputs: layer-10 activation std in [0.2, 0.8] and fewer than 5% of its
-    activations saturated, P(|z_10| > artanh 0.99) = erfc(artanh(0.99) / sqrt(2 q_10))."""
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        return False, f"alive_std must be a number, got {type(sigma).__name__}"
-    sigma = float(sigma)
-    if not math.isfinite(sigma) or sigma <= 0:
-        return False, f"alive_std must be a positive number, got {sigma!r}"
-    p = theory.predict([ALIVE_WIDTH] * (ALIVE_DEPTH + 1), "random_normal", "tanh", std=sigma)
-    std = math.sqrt(float(p.activation_var[-1]))
-    q = float(p.pre_activation_var[-1])
-    saturated = math.erfc(math.atanh(SATURATION) / math.sqrt(2.0 * q)) if q > 0 else 0.0
-    detail = f"sigma = {sigma:.4g}: layer-10 std {std:.3g}, saturated fraction {saturated:.3g}"
-    if std < STD_RANGE[0]:
-        return False, detail + f" - the signal fades (std < {STD_RANGE[0]}): sigma is too small"
-    if std > STD_RANGE[1] or saturated >= MAX_SATURATED:
-        return False, detail + " - the units saturate: sigma is too large"
-    return True, detail + " - alive"
+def _tanh_sq(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z) ** 2
+
+
+def predicted_saturation_reference(
+    widths: list[int], sigma: float, threshold: float = SATURATION
+) -> np.ndarray:
+    """Predicted fraction of |a_l| > threshold per layer, tanh net, weights randn * sigma, unit
+    input: q_1 = n_0 sigma^2, q_l = n_(l-1) sigma^2 E[tanh(z)^2] (z ~ N(0, q_(l-1))), and
+    P(|tanh z| > t) = erfc(artanh(t) / sqrt(2 q))."""
+    p = theory.predict(list(widths), "random_normal", "tanh", std=float(sigma))
+    edge = math.atanh(float(threshold))
+    return np.array([math.erfc(edge / math.sqrt(2.0 * q)) for q in p.pre_activation_var])
+
+
+def _saturation_from_q(q: np.ndarray, threshold: float) -> np.ndarray:
+    edge = math.atanh(float(threshold))
+    return np.array([math.erfc(edge / math.sqrt(2.0 * v)) for v in q])
+
+
+def _saturation_linear_recursion(widths, sigma, threshold=SATURATION):
+    q = np.cumprod([n * sigma**2 for n in widths[:-1]])
+    return _saturation_from_q(q, threshold)
+
+
+def _saturation_fan_out(widths, sigma, threshold=SATURATION):
+    q, prev = [], 1.0
+    for n in widths[1:]:
+        q.append(n * sigma**2 * prev)
+        prev = float(gaussian_expectation(_tanh_sq, q[-1]))
+    return _saturation_from_q(np.array(q), threshold)
+
+
+def _saturation_no_width(widths, sigma, threshold=SATURATION):
+    q, prev = [], 1.0
+    for _ in widths[1:]:
+        q.append(sigma**2 * prev)
+        prev = float(gaussian_expectation(_tanh_sq, q[-1]))
+    return _saturation_from_q(np.array(q), threshold)
+
+
+def _profile(rng: np.random.Generator) -> list[int]:
+    depth = int(rng.integers(3, 7))
+    return [int(v) for v in rng.integers(50, 1001, size=depth + 1)]
+
+
+def _saturation_calls(rng: np.random.Generator) -> list[Call]:
+    calls = []
+    for _ in range(3):
+        widths = _profile(rng)
+        sigma = float(rng.uniform(1.0, 3.0)) / math.sqrt(float(np.mean(widths[:-1])))
+        calls.append(Call((widths, sigma), group="width profiles"))
+    widths = _profile(rng)
+    sigma = float(rng.uniform(1.0, 3.0)) / math.sqrt(float(np.mean(widths[:-1])))
+    calls.append(
+        Call((widths, sigma), {"threshold": float(rng.uniform(0.9, 0.999))}, group="threshold=")
+    )
+    return calls
 
 
 question(
-    "alive_std",
+    "predicted_saturation",
     exercise=EXERCISE,
     points=3,
-    title="a std that keeps a 10-layer, 500-unit tanh network alive",
-    check=value(alive_verdict, check_name="alive"),
+    title="predict the saturated fraction of every layer of a tanh net with any width profile",
+    check=predicted(
+        predicted_saturation_reference,
+        visible=[
+            Call(([100, 300, 300, 100], 0.1), group="width profiles"),
+            Call(([784, 200, 50, 400, 400], 0.08), group="width profiles"),
+            Call(([500, 500, 500], 0.06), {"threshold": 0.95}, group="threshold="),
+        ],
+        hidden=_saturation_calls,
+        rtol=1e-3,
+        atol=2e-4,
+        mistakes={
+            "the tanh between layers is left out (the linear recursion: each layer multiplies "
+            "q by n sigma^2)": _saturation_linear_recursion,
+            "each layer uses its own width (fan_out) instead of the width of its input (fan_in)": (
+                _saturation_fan_out
+            ),
+            "the width is left out of q (a pre-activation sums n_(l-1) products)": (
+                _saturation_no_width
+            ),
+        },
+        hints={
+            "width profiles": "one value per layer; layer l's pre-activation variance comes from "
+            "the layer below's second moment and the width that feeds it (lecture 02, section 1)",
+            "threshold=": "the threshold moves the edge where tanh saturates",
+        },
+    ),
+    forbidden=(
+        "course_utils.theory.predict",
+        "course_utils.theory.forward_variance",
+        "course_utils.theory.predicted_std",
+    ),
+)
+
+
+# ---- prediction: the scale where the backward factor is 1 ----------------------------------------
+def _log_input_grad(width: int, depth: int, c: float, activation: str, factors: int) -> float:
+    p = theory.predict([width] * (depth + 1), "random_normal", activation, std=c / math.sqrt(width))
+    g = np.concatenate([[p.input_grad_var], p.grad_var])  # E[g_0^2] .. E[g_L^2] = 1
+    return math.log(g[depth - factors])
+
+
+@functools.lru_cache(maxsize=512)
+def _critical_c(width: int, depth: int, activation: str, factors: int | None = None) -> float:
+    """sigma * sqrt(width) at which E[(dL/da_(L-factors))^2] = E[(dL/da_L)^2] (bisection in log)."""
+    factors = depth if factors is None else factors
+    lo, hi = 0.05, 200.0
+    for _ in range(45):  # the bracket's log-width 8.3 shrinks to 2e-13
+        mid = math.sqrt(lo * hi)
+        if _log_input_grad(width, depth, mid, activation, factors) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return math.sqrt(lo * hi)
+
+
+def gradient_preserving_std_reference(width: int, depth: int) -> float:
+    """The sigma of randn * sigma at which a square tanh net of ``depth`` layers passes the
+    gradient from its output to its input unchanged on average: the product over the layers of
+    the backward factors n sigma^2 E[tanh'(z_l)^2], with q_l from the forward recursion (unit
+    input), equals 1 (lecture 02, section 3)."""
+    return _critical_c(int(width), int(depth), "tanh") / math.sqrt(width)
+
+
+def _grad_calls(rng: np.random.Generator) -> list[Call]:
+    calls = [
+        Call((int(rng.integers(50, 2001)), int(rng.integers(5, 31))), group="tanh networks")
+        for _ in range(4)
+    ]
+    return calls
+
+
+question(
+    "gradient_preserving_std",
+    exercise=EXERCISE,
+    points=3,
+    title="predict the sigma at which a deep tanh net's backward factor is 1 end to end",
+    check=predicted(
+        gradient_preserving_std_reference,
+        visible=[
+            Call((500, 10), group="tanh networks"),
+            Call((200, 6), group="tanh networks"),
+            Call((1000, 20), group="tanh networks"),
+        ],
+        hidden=_grad_calls,
+        rtol=5e-3,
+        mistakes={
+            "the backward factor is taken near z = 0, where tanh' = 1 (n sigma^2 = 1); the "
+            "layers' pre-activations are not near 0": lambda width, depth: 1 / math.sqrt(width),
+            "PyTorch's tanh gain 5/3 is used: a rule of thumb, not the exact scale": (
+                lambda width, depth: 5 / 3 / math.sqrt(width)
+            ),
+            "only depth - 1 factors are multiplied (down to a_1, not to the input x)": (
+                lambda width, depth: _critical_c(width, depth, "tanh", depth - 1) / math.sqrt(width)
+            ),
+        },
+        hints={
+            "tanh networks": "lecture 02, section 3: the factor of each layer depends on that "
+            "layer's q, which the forward recursion gives; solve for the sigma where the product "
+            "of all depth factors is 1",
+        },
+    ),
+    forbidden=(
+        "course_utils.theory.predict",
+        "course_utils.theory.backward_variance",
+        "course_utils.theory.forward_variance",
+    ),
+)
+
+
+def sigmoid_gradient_preserving_std_reference(width: int, depth: int) -> float:
+    """As :func:`gradient_preserving_std_reference` for the logistic sigmoid, whose outputs are
+    not zero-mean: the forward recursion carries E[sigmoid(z)^2], not its variance."""
+    return _critical_c(int(width), int(depth), "sigmoid") / math.sqrt(width)
+
+
+@functools.lru_cache(maxsize=512)
+def _sigmoid_with_variance(width: int, depth: int) -> float:
+    """The mistake: the forward recursion with Var(sigmoid(z)) instead of E[sigmoid(z)^2]."""
+
+    def sig(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def dsig2(z):
+        s = sig(z)
+        return (s * (1 - s)) ** 2
+
+    def log_ratio(c):
+        v, prev, total = c * c, 1.0, 0.0
+        for _ in range(depth):
+            q = v * prev
+            total += math.log(v * float(gaussian_expectation(dsig2, q)))
+            m1 = float(gaussian_expectation(sig, q))
+            prev = float(gaussian_expectation(lambda z: sig(z) ** 2, q)) - m1 * m1
+        return total
+
+    lo, hi = 0.05, 200.0
+    for _ in range(45):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if log_ratio(mid) < 0 else (lo, mid)
+    return math.sqrt(lo * hi) / math.sqrt(width)
+
+
+question(
+    "sigmoid_gradient_preserving_std",
+    exercise=EXERCISE,
+    points=1.5,
+    title="stretch: the same scale for a sigmoid network (outputs not zero-mean)",
+    check=predicted(
+        sigmoid_gradient_preserving_std_reference,
+        visible=[
+            Call((500, 10), group="sigmoid networks"),
+            Call((100, 5), group="sigmoid networks"),
+        ],
+        hidden=lambda rng: [
+            Call((int(rng.integers(50, 2001)), int(rng.integers(3, 21))), group="sigmoid networks")
+            for _ in range(3)
+        ],
+        rtol=5e-3,
+        mistakes={
+            "the forward recursion carries the variance of the sigmoid's output; it must carry "
+            "its second moment (the outputs have mean about 1/2)": _sigmoid_with_variance,
+        },
+        hints={
+            "sigmoid networks": "the same recipe as for tanh, with the sigmoid and its "
+            "derivative; mind what the forward recursion carries from layer to layer",
+        },
+    ),
+    forbidden=(
+        "course_utils.theory.predict",
+        "course_utils.theory.backward_variance",
+        "course_utils.theory.forward_variance",
+    ),
 )
