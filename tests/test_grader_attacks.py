@@ -21,12 +21,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading import sandbox
+from course_utils.grading import questions_for, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SOL03 = ROOT / "solutions" / "03_lecun.ipynb"
 SOL05 = ROOT / "solutions" / "05_he.ipynb"
-FULL03 = 10.0
+FULL03 = sum(q.points for q in questions_for("03_lecun"))
+FULL04 = sum(q.points for q in questions_for("04_glorot"))
+ATTACKED = ("fan_in_and_fan_out", "lecun_normal", "lecun_uniform", "sum_variance")
 TOKEN = f"course-grade-attack-{os.getpid()}"
 
 pytestmark = pytest.mark.skipif(
@@ -348,16 +350,17 @@ def test_nothing_outside_the_sandbox_changed(run):
 
 def test_library_references_earn_nothing_however_reached(run):
     r = run["reports"]["references"]
-    assert r["status"] == "graded" and r["score"] == 0.0, r
-    for q in r["questions"]:
-        assert q["points"] == 0, q
+    assert r["status"] == "graded", r
+    for qid in ATTACKED:
+        assert _q(r, qid)["points"] == 0, _q(r, qid)
     assert "not available while grading" in _q(r, "lecun_uniform")["message"]
     assert "not defined" in _q(r, "sum_variance")["message"]  # no questions module, no solutions
 
 
 def test_stubs_earn_nothing(run):
     r = run["reports"]["stubs"]
-    assert r["score"] == 0.0 and all(q["points"] == 0 for q in r["questions"]), r
+    for qid in ATTACKED:
+        assert _q(r, qid)["points"] == 0, _q(r, qid)
 
 
 def test_one_bad_cell_costs_only_that_cell(run):
@@ -374,7 +377,7 @@ def test_a_slow_notebook_still_gets_its_functions_graded(run):
 
 def test_metadata_cannot_choose_a_richer_exercise(run):
     r = run["reports"]["mislabelled"]
-    assert r["exercise"] == "04_glorot" and r["max_score"] == 8.0, r
+    assert r["exercise"] == "04_glorot" and r["max_score"] == FULL04, r
     assert r["score"] <= r["max_score"]
     assert "metadata names exercise '05_he'" in r["error"], r["error"]
 
@@ -453,7 +456,7 @@ def test_exercise_option_forces_the_exercise_and_flags_disagreement(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     a, b = json.loads(out.read_text())
-    assert a["exercise"] == b["exercise"] == "04_glorot" and a["max_score"] == 8.0
+    assert a["exercise"] == b["exercise"] == "04_glorot" and a["max_score"] == FULL04
     assert "metadata names exercise '03_lecun'" in a["error"]
     assert "file name points to '03_lecun'" in b["error"]
     bad = subprocess.run(

@@ -29,7 +29,10 @@ pytestmark = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "03_lecun.ipynb"
 EXERCISE = ROOT / "exercises" / "03_lecun.ipynb"
-FULL = 10.0
+from course_utils.grading import questions_for  # noqa: E402
+
+POINTS = {q.id: q.points for q in questions_for("03_lecun")}
+FULL = sum(POINTS.values())
 
 LECUN_NORMAL_BODY = (
     "    fan_in, _ = fan_in_and_fan_out(shape, layout=layout)\n"
@@ -215,12 +218,7 @@ def test_solution_gets_full_marks(graded):
     )
     assert r["error"] is None
     assert all(q["passed"] for q in r["questions"])
-    assert [q["id"] for q in r["questions"]] == [
-        "fan_in_and_fan_out",
-        "lecun_normal",
-        "lecun_uniform",
-        "sum_variance",
-    ]
+    assert [q["id"] for q in r["questions"]] == list(POINTS)
 
 
 def test_blank_exercise_is_graded_zero(graded):
@@ -233,13 +231,13 @@ def test_syntax_error_costs_only_that_question(graded):
     r = graded["reports"]["syntax_error"]
     q = _q(r, "lecun_normal")
     assert q["points"] == 0 and "not defined" in q["message"] and "SyntaxError" in q["message"]
-    assert r["score"] == FULL - 3
+    assert r["score"] == FULL - POINTS["lecun_normal"]
 
 
 def test_exception_in_graded_function(graded):
     q = _q(graded["reports"]["raises"], "lecun_uniform")
     assert q["points"] == 0 and "RuntimeError: boom" in q["message"]
-    assert graded["reports"]["raises"]["score"] == FULL - 3
+    assert graded["reports"]["raises"]["score"] == FULL - POINTS["lecun_uniform"]
 
 
 def test_wrong_variance_earns_nothing_but_gets_a_diagnosis(graded):
@@ -265,7 +263,7 @@ def test_infinite_loops_are_interrupted(graded):
     assert r["status"] == "graded" and "timed out" in r["error"]
     q = _q(r, "sum_variance")
     assert q["points"] == 0 and "timeout" in q["message"]
-    assert r["score"] == FULL - 2  # the looping top-level cell did not stop the others
+    assert r["score"] == FULL - POINTS["sum_variance"]  # the looping top-level cell did not stop the others
 
 
 def test_killed_kernel(graded):
@@ -273,7 +271,7 @@ def test_killed_kernel(graded):
     assert r["status"] == "graded" and "killed the kernel" in r["error"]
     q = _q(r, "lecun_uniform")
     assert q["points"] == 0 and "killed the kernel" in q["message"]
-    assert r["score"] == FULL - 3  # cells after the os._exit cell still ran on a fresh kernel
+    assert r["score"] == FULL - POINTS["lecun_uniform"]  # cells after the os._exit cell still ran on a fresh kernel
 
 
 def test_output_flood_is_not_kept(graded):
@@ -307,7 +305,7 @@ def test_gradebook_has_a_row_per_submission_with_points_per_question(graded):
     rows = list(csv.DictReader(graded["csv"].open()))
     assert len(rows) == len(graded["files"])
     sol = next(r for r in rows if r["submission"].endswith("solutions/03_lecun.ipynb"))
-    assert float(sol["lecun_normal"]) == 3.0 and float(sol["score"]) == FULL
+    assert float(sol["lecun_normal"]) == POINTS["lecun_normal"] and float(sol["score"]) == FULL
     err = next(r for r in rows if r["submission"].endswith("not_json.ipynb"))
     assert err["status"] == "error"
 
