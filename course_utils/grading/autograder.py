@@ -115,8 +115,18 @@ def build(
             if not (src / "pyproject.toml").is_file():
                 raise ValueError(f"root must be the course folder (with pyproject.toml), got {src}")
             subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                 "-w", tmp, str(src)],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "-w",
+                    tmp,
+                    str(src),
+                ],
                 check=True,
             )
             (wheel,) = Path(tmp).glob("course_utils-*.whl")
@@ -153,6 +163,15 @@ def sandbox_works() -> bool:
     return probe.returncode == 0
 
 
+def _titles() -> dict[str, str]:
+    try:
+        from course_utils.grading.registry import exercises, questions_for
+
+        return {q.id: q.title for ex in exercises() for q in questions_for(ex)}
+    except Exception:  # noqa: BLE001 - names are a nicety; the ids are enough
+        return {}
+
+
 def results_from_report(report: dict[str, Any] | None, *, seconds: float, note: str) -> dict:
     """Gradescope's ``results.json`` object for one grader report (or none at all)."""
     tests = []
@@ -163,10 +182,12 @@ def results_from_report(report: dict[str, Any] | None, *, seconds: float, note: 
             "output": f"{note}\nNo notebook was graded.".strip(),
             "tests": tests,
         }
+    titles = _titles()
     for q in report.get("questions") or []:
+        qid = str(q.get("id"))
         tests.append(
             {
-                "name": str(q.get("id")),
+                "name": f"{qid}: {titles[qid]}" if titles.get(qid) else qid,
                 "score": float(q.get("points") or 0.0),
                 "max_score": float(q.get("max_points") or 0.0),
                 "status": "passed" if q.get("passed") else "failed",
@@ -190,9 +211,11 @@ def results_from_report(report: dict[str, Any] | None, *, seconds: float, note: 
 
 
 def _pick(submission_dir: Path, exercise: str) -> tuple[Path | None, str]:
-    notebooks = sorted(
-        p for p in submission_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-    ) if submission_dir.is_dir() else []
+    notebooks = (
+        sorted(p for p in submission_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        if submission_dir.is_dir()
+        else []
+    )
     if not notebooks:
         return None, f"No .ipynb file was found in the submission; upload {exercise}.ipynb."
     named = [p for p in notebooks if p.stem.startswith(exercise)]
@@ -221,8 +244,17 @@ def run(exercise: str, root: str | os.PathLike = "/autograder") -> dict:
             )
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "report.json"
-            cmd = [sys.executable, "-m", "course_utils.grade", str(notebook), "--exercise", exercise,
-                   "--json", str(out), "--quiet"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "course_utils.grade",
+                str(notebook),
+                "--exercise",
+                exercise,
+                "--json",
+                str(out),
+                "--quiet",
+            ]
             if not sandboxed:
                 cmd.append("--no-sandbox")
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -49,6 +49,7 @@ __all__ = [
 GRADEBOOK_COLUMNS = ("student", "exercise", "score", "max_score", "status", "submissions")
 """The fixed leading columns; one column of points per question id follows, then ``error``."""
 
+
 def _known_exercises() -> list[str]:
     from course_utils.grading.registry import exercises
 
@@ -142,7 +143,9 @@ def sort_key(report: dict[str, Any]) -> tuple[str, str, str]:
 def _validate(report: Any, where: str) -> dict[str, Any]:
     if not isinstance(report, dict):
         raise ValueError(f"{where}: expected a report object, got {type(report).__name__}")
-    missing = [k for k in ("submission", "exercise", "status", "score", "max_score") if k not in report]
+    missing = [
+        k for k in ("submission", "exercise", "status", "score", "max_score") if k not in report
+    ]
     if missing:
         raise ValueError(f"{where}: report lacks {', '.join(missing)}")
     return report
@@ -237,7 +240,9 @@ def gradebook_rows(reports: Sequence[dict[str, Any]]) -> tuple[list[str], list[l
     """
     ordered = sorted(
         (
-            r if r.get("student") else {**r, "student": student_id(r["submission"], r.get("exercise"))}
+            r
+            if r.get("student")
+            else {**r, "student": student_id(r["submission"], r.get("exercise"))}
             for r in reports
         ),
         key=sort_key,
@@ -321,7 +326,9 @@ def merge_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("parts", nargs="+", metavar="PART.json", help="files written by --json")
     parser.add_argument("--json", metavar="ALL.json", help="write the merged report list")
-    parser.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one row per student and exercise")
+    parser.add_argument(
+        "--csv", metavar="GRADEBOOK.csv", help="write one row per student and exercise"
+    )
     args = parser.parse_args(argv)
     try:
         merged = merge(load_parts(args.parts))
@@ -333,5 +340,7 @@ def merge_main(argv: Sequence[str] | None = None) -> int:
         write_gradebook(args.csv, merged)
     graded = sum(r.get("status") == "graded" for r in merged)
     students = len({r.get("student") for r in merged})
-    print(f"merged {len(args.parts)} parts: {len(merged)} submissions ({graded} graded) of {students} students")
+    print(
+        f"merged {len(args.parts)} parts: {len(merged)} submissions ({graded} graded) of {students} students"
+    )
     return 0
