@@ -114,3 +114,90 @@ def test_lecture_02_says_the_scale_must_depend_on_fan_in():
     out = _stdout(nb)
     for sigma in ("0.01", " 0.1", " 1.0"):
         assert f"tanh deep sigma={sigma}" in out
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_every_question_has_a_folded_answer_right_under_it(path):
+    """Issue 12 item 5: a <details><summary>Answer</summary> block follows each question prompt
+    in the same cell, with a non-empty answer."""
+    nb = nbformat.read(path, as_version=4)
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or "> **Question.**" not in cell.source:
+            continue
+        n += 1
+        after = cell.source.split("> **Question.**", 1)[1]
+        m = re.search(r"<details><summary>Answer</summary>(.*?)</details>", after, re.S)
+        assert m, cell.source[:80]
+        assert len(m.group(1).split()) >= 20, m.group(1)
+        assert after.count("> **Question.**") == 0  # one question per cell
+    assert n >= 4
+
+
+def test_lecture_00_attributes_the_step_counts_to_the_ridges():
+    from course_utils.experiments import descent_budget, landscape_ridges
+
+    out = _stdout(nbformat.read(LECTURES[0], as_version=4))
+    ridges = landscape_ridges(plots.landscape_grad, -8.0, 8.0)
+
+    def hess(w):
+        return 0.12 - 2.56 * np.sin(1.6 * w)
+
+    for name, w0 in plots.LANDSCAPE_STARTS.items():
+        r = descent_budget(plots.landscape_grad, hess, w0)
+        line = (
+            f"{name}: nearest ridge {np.min(np.abs(ridges - w0)):.2f} away, "
+            f"|L'(w0)| = {r['start_slope']:.2f}, distance to minimum {r['distance']:.2f}: "
+            f"{r['steps']} steps, parabola alone {r['geometric_steps']:.1f}, "
+            f"extra {r['extra_steps']:+.1f}"
+        )
+        assert line in out
+    assert "P(at least one of three beyond 2 SE) = 0.13" in out
+
+
+def test_lecture_01_cosines_and_he_spikes_agree_with_the_text():
+    from course_utils.symmetry import min_unit_cosine
+
+    nb = nbformat.read(LECTURES[1], as_version=4)
+    out = _stdout(nb)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    he = init_mlp([2, 10, 5, 1], "he_normal", np.random.default_rng(0))
+    tiny = init_mlp([2, 10, 5, 1], "random_normal", np.random.default_rng(0), std=1e-3)
+    cos_he = min_unit_cosine(he.weights[0], he.biases[0])
+    assert cos_he == pytest.approx(min_unit_cosine(tiny.weights[0], tiny.biases[0]), abs=1e-6)
+    for name in ("N(0, 1e-3^2)", "He normal"):
+        row = re.search(rf"^{re.escape(name)}\s+(?:\S+\s+){{4}}\[.*?\]\s+(\S+)", out, re.M)
+        assert row and float(row.group(1)) == pytest.approx(cos_he, abs=1e-6), name
+    almost = re.search(r"^0\.5 \+ N\(0, 1e-3\^2\)\s+(?:\S+\s+){4}\[.*?\]\s+(\S+)", out, re.M)
+    assert almost.group(1) in text  # the answer quotes the almost-constant cosine
+    spike = re.search(
+        r"largest loss after step 0 (\S+) at step (\d+), steps with a loss above 1: (\d+)", out
+    )
+    assert spike, out
+    assert f"to {spike.group(1)} at step {spike.group(2)}" in text
+    assert f"above 1 on {spike.group(3)} of the 1500 steps" in text
+
+
+def test_lecture_02_training_text_quotes_the_table():
+    nb = nbformat.read(LECTURES[2], as_version=4)
+    out = _stdout(nb)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    rows = {
+        m.group(1).strip(): m.groups()[1:]
+        for m in re.finditer(
+            r"^((?:tanh|relu) \S.*?)\s+([+-]\d\.\d{3})\s+(\S+)\s+(\S+) \(\s*(\d+)\)\s+(\S+)\s+(\S+)\s+(\S+)$",
+            out,
+            re.M,
+        )
+    }
+    assert len(rows) == 7, rows  # eight runs, one diverged
+    assert f"for {rows['tanh sigma = 0.1'][1]} steps" in text
+    he = rows["relu he_normal (fan-in)"]
+    assert (
+        f"up to {float(he[2]):.1f} at step\n  {he[3]}" in text
+        or f"up to {float(he[2]):.1f} at step {he[3]}" in text
+    )
+    assert f"starts {float(he[0]):.2f} above" in text
+    assert "diverged: loss not finite at step 2" in out and "diverges at step 2" in text
+    accs = [rows[k][5] for k in ("tanh sigma = 0.01", "relu sigma = 0.01", "relu sigma = 0.1")]
+    assert f"({accs[0]}, {accs[1]}, {accs[2]})" in text.replace("\n  ", " ")
