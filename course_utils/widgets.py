@@ -68,11 +68,13 @@ __all__ = [
     "SCHEMES",
     "TRAINING_DEFAULTS",
     "explorer",
+    "explorer_average",
     "explorer_data",
     "explorer_figure",
     "figure_png",
     "layer_widths",
     "training_data",
+    "spectra_figure",
     "training_figure",
 ]
 
@@ -137,6 +139,7 @@ DEFAULTS: dict[str, Any] = {
     "scheme": "glorot_normal",
     "mode": "fan_in",
     "scale": 1.0,
+    "input_std": 1.0,
     "batch": 256,
     "seed": 0,
     "bins": 40,
@@ -480,10 +483,11 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     ``"256, 128, 64"``; overrides the three); ``activation`` (one of :data:`ACTIVATIONS`);
     ``scheme`` (one of :data:`SCHEMES`); ``mode`` (one of :data:`MODES`, used by the schemes in
     :data:`MODE_SCHEMES`, ignored by the others); ``scale`` (multiplies every weight,
-    0 < scale <= 100; for LSUV it multiplies the rescaled weights); ``batch`` (2-8192);
+    0 < scale <= 100; for LSUV it multiplies the rescaled weights); ``input_std`` (the std of
+    the inputs, 1e-6-100: a small one puts tanh in its linear range); ``batch`` (2-8192);
     ``seed`` (int >= 0); ``bins`` (2-200); ``hist`` (one of :data:`HIST_MODES`).
 
-    The network: ``x ~ N(0, 1)`` of shape ``(batch, n_0)``; ``z_l = a_(l-1) W_l``,
+    The network: ``x ~ N(0, input_std^2)`` of shape ``(batch, n_0)``; ``z_l = a_(l-1) W_l``,
     ``a_l = f(z_l)``, ``W_l = scale * scheme((n_(l-1), n_l), rng)`` (float32, drawn layer by
     layer); backward from ``dL/da_L ~ N(0, 1)``. Draw order from
     ``numpy.random.default_rng(seed)``: the weights, then ``x``, then ``dL/da_L`` (LSUV rescales
@@ -520,6 +524,7 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     seed = _int_setting("seed", s["seed"], 0, 2**63 - 1)
     bins = _int_setting("bins", s["bins"], 2, 200)
     scale = _float_setting("scale", s["scale"], 1e-12, 100.0)
+    input_std = _float_setting("input_std", s["input_std"], 1e-6, 100.0)
     activation = _choice("activation", s["activation"], ACTIVATIONS)
     scheme = _choice("scheme", s["scheme"], SCHEMES)
     mode = _choice("mode", s["mode"], MODES)
@@ -534,6 +539,7 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
             for a, b in zip(widths[:-1], widths[1:], strict=True)
         ]
         x = rng.standard_normal((batch, widths[0]), dtype=np.float32)
+        x *= np.float32(input_std)
         from course_utils.lsuv import lsuv
 
         try:
@@ -545,6 +551,7 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     else:
         weights = _weights(widths, scheme, mode, scale, rng, None, activation)
         x = rng.standard_normal((batch, widths[0]), dtype=np.float32)
+        x *= np.float32(input_std)
     g_out = rng.standard_normal((batch, widths[-1]), dtype=np.float32)
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         trace = network.forward(x, weights, activation)
@@ -571,7 +578,7 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     k = min(widths)
     sv = sv[:k]
     if np.all(np.isfinite(v)):
-        pred = theory.predict(widths, list(v), activation)
+        pred = theory.predict(widths, list(v), activation, input_var=input_std**2)
         t_act, t_pre, t_grad = pred.activation_std, pred.pre_activation_std, pred.grad_std
         rms = math.sqrt(widths[0] * pred.input_grad_var / k)
         ref, ref_label = _spectrum_reference(widths, scheme, activation, scale, k)
@@ -588,6 +595,7 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
             "scheme": scheme,
             "mode": mode,
             "scale": scale,
+            "input_std": input_std,
             "batch": batch,
             "seed": seed,
             "bins": bins,
@@ -864,7 +872,7 @@ def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int
         note2.set_text("")
     spread = (math.log10(np.nanmax(shown_sv) / np.nanmin(shown_sv))
               if lim is not None and np.any(np.isfinite(shown_sv)) else math.nan)  # fmt: skip
-    zeros = f", {n_zero} ~0" if n_zero else ""
+    zeros = f", {n_zero} below 1e-6 x max" if n_zero else ""
     title.set_text(f"Jacobian singular values: {spread:.1f} decades{zeros}")
 
     ax, lines, note3 = h["frac"]
@@ -881,6 +889,82 @@ def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int
         f"{_widths_text(list(widths))}, {st['activation']}, {st['scheme']}{mode} x {st['scale']:g},"
         f" batch {st['batch']}, seed {st['seed']}"
     )
+    return fig
+
+
+def explorer_average(seeds: int = 10, **settings: Any) -> dict[str, Any]:
+    """:func:`explorer_data` over ``seeds`` seeds (0 .. seeds-1): per-layer mean and standard
+    error of the measured stds, next to the theory (which does not depend on the seed).
+
+    One seed's network is one sample: at finite width each layer multiplies a signal's norm by
+    a random factor, and the factors compound with depth, so a single run can sit well away
+    from the mean-field line. The mean over seeds, with its standard error
+    ``std(ddof=1) / sqrt(seeds)``, is what the theory predicts.
+
+    Returns
+    -------
+    dict
+        ``widths``, ``layers``, ``seeds``; for ``act_std``, ``pre_std``, ``grad_std``:
+        ``<key>_mean`` and ``<key>_se`` (arrays over layers); ``theory_act_std``,
+        ``theory_pre_std``, ``theory_grad_std``; ``jac_rms`` (per seed: the RMS of the Jacobian's
+        singular values) and ``jac_rms_theory``.
+
+    Examples
+    --------
+    >>> a = explorer_average(4, depth=3, width=32, batch=16)
+    >>> a["act_std_mean"].shape, a["seeds"]
+    ((3,), 4)
+    """
+    n = _int_setting("seeds", seeds, 2, 1000)
+    if "seed" in settings:
+        raise TypeError("explorer_average uses seeds 0 .. seeds-1; do not pass seed=")
+    runs = [explorer_data(**settings, seed=k) for k in range(n)]
+    first = runs[0]
+    out: dict[str, Any] = {"widths": first["widths"], "layers": first["layers"], "seeds": n}
+    for key in ("act_std", "pre_std", "grad_std"):
+        v = np.array([r[key] for r in runs])
+        out[f"{key}_mean"] = v.mean(axis=0)
+        out[f"{key}_se"] = v.std(axis=0, ddof=1) / math.sqrt(n)
+    for key in ("theory_act_std", "theory_pre_std", "theory_grad_std", "jac_rms_theory"):
+        out[key] = first[key]
+    out["jac_rms"] = np.array([math.sqrt(float(np.mean(r["jac_sv"] ** 2))) for r in runs])
+    return out
+
+
+def spectra_figure(runs: dict[str, dict[str, Any]], *, title: str | None = None) -> Figure:
+    """Sorted singular values of the input-output Jacobian of several :func:`explorer_data`
+    results on one log axis, each with its theory RMS (a horizontal line of the same colour).
+
+    Values below 1e-6 of a run's largest are float32 rounding and are left out.
+
+    Examples
+    --------
+    >>> fig = spectra_figure({"a": explorer_data(depth=2, width=16, batch=4)})
+    >>> len(fig.axes)
+    1
+    """
+    if not runs:
+        raise ValueError("runs must map at least one label to an explorer_data result")
+    fig = Figure(figsize=(7.5, 4.0), dpi=100)
+    _LabCanvas(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, (label, d) in enumerate(runs.items()):
+        sv = np.asarray(d["jac_sv"], dtype=float)
+        keep = sv >= sv.max() * 1e-6 if sv.size and sv.max() > 0 else np.zeros(sv.size, bool)
+        rank = (np.arange(sv.size) + 0.5) / sv.size
+        c = _scheme_colour(i)
+        ax.plot(rank[keep], sv[keep], color=c, ls=_STYLES[i % 6], lw=2, label=label)
+        rms = d["jac_rms_theory"]
+        if math.isfinite(rms) and rms > 0:
+            ax.axhline(rms, color=c, ls=(0, (1, 3)), lw=1.2)
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("rank / number of singular values")
+    ax.set_ylabel("singular value of the input-output Jacobian")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title="dotted: theory RMS", title_fontsize=8)
+    ax.set_title(title or "Jacobian spectra", fontsize=10)
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.9, bottom=0.13)
     return fig
 
 
