@@ -507,3 +507,30 @@ def test_widget_redraws_and_every_control_has_a_label():
 
 def test_profiles_constant_is_listed():
     assert PROFILES[0] == "constant" and set(INITIALIZERS) <= set(SCHEMES)
+
+
+def test_explorer_average_is_the_mean_over_seeds_with_its_standard_error():
+    kw = {"depth": 3, "width": 32, "batch": 16, "activation": "relu", "scheme": "he_normal"}
+    a = widgets.explorer_average(4, **kw)
+    runs = [explorer_data(seed=s, **kw) for s in range(4)]
+    v = np.array([r["grad_std"] for r in runs])
+    np.testing.assert_allclose(a["grad_std_mean"], v.mean(0))
+    np.testing.assert_allclose(a["grad_std_se"], v.std(0, ddof=1) / 2)
+    np.testing.assert_array_equal(a["theory_act_std"], runs[0]["theory_act_std"])
+    with pytest.raises(TypeError, match="seed"):
+        widgets.explorer_average(3, seed=1, **kw)
+    with pytest.raises(ValueError, match="seeds"):
+        widgets.explorer_average(1, **kw)
+
+
+def test_spectra_figure_draws_one_curve_and_one_theory_line_per_run():
+    runs = {
+        "orthogonal": explorer_data(depth=4, width=16, batch=4, scheme="orthogonal"),
+        "glorot": explorer_data(depth=4, width=16, batch=4),
+    }
+    fig = widgets.spectra_figure(runs)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and len(ax.get_lines()) == 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(runs)
+    with pytest.raises(ValueError, match="runs"):
+        widgets.spectra_figure({})
