@@ -357,7 +357,8 @@ def test_plain_pytest_runs_with_the_kernel_environment_and_sanitizer(tmp_path):
             outputs=[nbformat.v4.new_output("stream", name="stdout", text=expected)],
         )
     ]
-    target = ROOT / "tests" / "artifacts" / "plain_pytest_env.ipynb"
+    # under the repository (so its conftest.py applies), one file per test process
+    target = ROOT / "tests" / "artifacts" / f"plain_pytest_env_{os.getpid()}.ipynb"
     target.parent.mkdir(exist_ok=True)
     nbformat.write(nb, target)
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_ENV}
