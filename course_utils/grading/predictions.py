@@ -54,6 +54,8 @@ def apply_gate(results: list[CheckResult], main_names: Sequence[str]) -> list[Ch
 
     When no name matches, the first check is the main one (the contract's default)."""
     mains = [r for r in results if r.name in main_names] or results[:1]
+    for r in results:
+        r.main = False
     for r in mains:
         mark_main(r)
     if any(not r.passed for r in mains):
