@@ -77,6 +77,7 @@ __all__ = [
     "descent_budget",
     "first_step_below",
     "backward_factors",
+    "mean_example_cosine",
 ]
 
 #: The ways :func:`sum_variance_mc` can (or cannot) break the identity Var(y) = n Var(w) Var(x).
@@ -1077,3 +1078,37 @@ def largest_rebound(loss: Sequence[float]) -> tuple[float, int, float, float]:
     ratios = values[1:] / best
     t = int(np.argmax(ratios))
     return float(ratios[t]), t + 2, float(best[t]), float(values[t + 1])
+
+
+def mean_example_cosine(a: Any) -> float:
+    """Mean cosine similarity between the rows (examples) of a layer's activations.
+
+    How alike a layer represents different inputs. A wide random ReLU layer fed independent
+    Gaussian inputs (cosine 0) gives about ``1/pi`` (the arc-cosine kernel at 0); deeper layers
+    move it towards 1, as a deep ReLU network maps all inputs onto nearly the same direction.
+    Rows of zeros (an example that no unit responds to) are left out.
+
+    Parameters
+    ----------
+    a : array_like, shape (batch, width)
+
+    Returns
+    -------
+    float
+        The mean of ``u_i . u_j / (|u_i| |u_j|)`` over pairs ``i != j`` of non-zero rows.
+
+    Examples
+    --------
+    >>> mean_example_cosine(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]))
+    0.3333333333333333
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"a must be 2-D (batch, width), got shape {a.shape}")
+    norms = np.linalg.norm(a, axis=1)
+    u = a[norms > 0] / norms[norms > 0, None]
+    if u.shape[0] < 2:
+        raise ValueError("a must have at least two non-zero rows")
+    c = u @ u.T
+    n = u.shape[0]
+    return float((c.sum() - np.trace(c)) / (n * (n - 1)))
