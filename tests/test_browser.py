@@ -6,7 +6,8 @@ a copy of ``notebooks/07_init_lab.ipynb``; headless Chromium opens it, runs ever
 label, then works the explorer by keyboard only: focuses the depth slider's ``[role=slider]``
 handle and presses ArrowRight three times, timing each key press to the explorer's new
 ``<img>`` source (printed, and the median must stay under a generous 2 s), then focuses the
-scheme ``<select>`` and presses ArrowDown. It asserts that the depth went up by three, that the
+scheme ``<select>`` and picks the next scheme with Alt+ArrowDown, ArrowDown, Enter (a plain
+ArrowDown on a closed drop-down is taken by JupyterLab's command mode). It asserts that the depth went up by three, that the
 scheme changed, that each change re-rendered the image, and that no error or stderr output
 appeared anywhere in the notebook. A screenshot goes to ``tests/artifacts/``
 (git-ignored).
@@ -215,12 +216,16 @@ def test_depth_slider_rerenders_the_explorer_in_a_real_browser(chromium: str, la
             after_src = image.get_attribute("src")
             after_depth = slider.get_attribute("aria-valuenow")
 
-            # a dropdown by keyboard too: focus the scheme <select>, ArrowDown picks the next one
+            # a drop-down by keyboard too: focus the scheme <select>, Alt+ArrowDown opens its
+            # list, ArrowDown and Enter pick the next scheme. (A plain ArrowDown on the closed
+            # list is taken by JupyterLab's command mode, which moves the cell selection.)
             select = page.locator(".explorer-scheme select").first
             scheme_before = select.input_value()
             src = image.get_attribute("src")
             select.focus()
+            page.keyboard.press("Alt+ArrowDown")
             page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
             page.wait_for_function(
                 "old => { const i = document.querySelector('img.explorer-figure');"
                 " return i && i.src && i.src !== old; }",
