@@ -87,10 +87,14 @@ def references_attack() -> object:
     _replace_def(
         nb,
         "lecun_uniform",
-        "import course_utils.initializers as _ci2\n"
-        "def lecun_uniform(shape, rng, *, layout='in_out', dtype=np.float32):\n"
-        "    return _ci2.variance_scaling(shape, rng, distribution='uniform', layout=layout,\n"
-        "                                 dtype=dtype)",
+        "import types, course_utils.initializers as _ci2\n"
+        "try:  # a copy of the reference's code object\n"
+        "    lecun_uniform = types.FunctionType(_ci2.lecun_uniform.__code__.replace(),\n"
+        "                                       _ci2.__dict__)\n"
+        "except Exception:\n"
+        "    def lecun_uniform(shape, rng, *, layout='in_out', dtype=np.float32):\n"
+        "        return _ci2.variance_scaling(shape, rng, distribution='uniform',\n"
+        "                                     layout=layout, dtype=dtype)",
     )
     _replace_def(
         nb,
@@ -417,7 +421,10 @@ def test_output_flood_keeps_the_grader_small(tmp_path):
         "w = ipywidgets.Text(value='y' * 20_000_000)\n"
         "from ipykernel.comm import Comm\n"
         "Comm(target_name='flood', data={'z': 'z' * 20_000_000})\n"
-        "print('p' * 20_000_000)",
+        "print('p' * 20_000_000)\n"
+        "import os\n"
+        "os.write(1, b'KERNEL-FD-LEAK')\n"
+        "os.write(2, b'KERNEL-FD-LEAK')",
     )
     _insert(nb, "raise ValueError('t' * 20_000_000)", at=3)
     path = tmp_path / "03_lecun-flood.ipynb"
@@ -434,6 +441,8 @@ def test_output_flood_keeps_the_grader_small(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=900, cwd=ROOT
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # the kernel's stdout and stderr (even written to the file descriptors) never get out
+    assert "KERNEL-FD-LEAK" not in proc.stdout + proc.stderr and "ppppp" not in proc.stdout
     peak_mb = int(proc.stdout.split("PEAK_KB")[1].split()[0]) / 1024
     print(f"grader peak memory under the display flood: {peak_mb:.0f} MB")
     assert peak_mb < 500
