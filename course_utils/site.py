@@ -37,6 +37,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils import site_a11y
+
 
 def cache_dir() -> Path:
     """Where fetched scripts are kept between builds (outside the installed package)."""
@@ -77,14 +79,14 @@ _SLIDES_CSS = """{%- block html_head_css -%}
 <style type="text/css">
 :root {
   --jp-cell-prompt-width: 0px;
-  --jp-code-font-size: 15px;
+  --jp-code-font-size: 14px;
   --jp-content-font-size1: 19px;
 }
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
 .reveal .jp-Cell-inputWrapper pre, .reveal .jp-OutputArea-output pre {
   white-space: pre-wrap; overflow-wrap: anywhere; box-sizing: border-box;
 }
-.reveal .jp-OutputArea-output img { max-width: 100%; max-height: 430px; width: auto; height: auto; }
+.reveal .jp-OutputArea-output img { max-width: 100%; max-height: 400px; width: auto; height: auto; }
 .reveal .slides section h1 { font-size: 40px; }
 .reveal .slides section h2 { font-size: 30px; }
 </style>
@@ -216,7 +218,11 @@ def _exporter(kind: str, urls: dict[str, str], depth: int):
     base = "reveal" if kind == "slides" else "lab"
     template_dir = cache_dir() / "templates"
     template_dir.mkdir(parents=True, exist_ok=True)
-    template = _TEMPLATE_OVERRIDE.replace("BASE", base) + (_SLIDES_CSS if kind == "slides" else "")
+    template = (
+        _TEMPLATE_OVERRIDE.replace("BASE", base)
+        + (_SLIDES_CSS if kind == "slides" else "")
+        + site_a11y.TEMPLATE_BLOCKS  # alt text from the figures' metadata, contrast, links
+    )
     (template_dir / f"course_{base}.html.j2").write_text(template)
     c.HTMLExporter.extra_template_paths = [str(template_dir)]
     c.HTMLExporter.template_file = f"course_{base}.html.j2"
@@ -233,7 +239,7 @@ def _exporter(kind: str, urls: dict[str, str], depth: int):
 
 
 def _render(source: Path, target: Path, exporter) -> None:
-    nb = nbformat.read(source, as_version=4)
+    nb = site_a11y.strip_widgets(nbformat.read(source, as_version=4))
     files_dir = f"{target.stem}_files"
     resources = {
         "metadata": {"name": source.stem, "path": str(source.parent)},
