@@ -157,6 +157,28 @@ def test_make_setup_uses_the_constraints_and_the_torch_step():
     assert "constraints.txt" in stamp_deps and "pyproject.toml" in stamp_deps
 
 
+#: Modules built on torch (they import it at the top); every other module imports without it.
+TORCH_MODULES = {"training", "modern"}
+
+
+def test_every_module_but_the_torch_ones_imports_without_torch():
+    import pkgutil
+
+    import course_utils
+
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(course_utils.__path__) if m.name not in TORCH_MODULES
+    )
+    code = "import sys\nsys.modules['torch'] = None\n" + "".join(
+        f"import course_utils.{name}\n" for name in names
+    )
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, f"imports torch at module level? {out.stderr[-2000:]}"
+
+
 def test_course_utils_and_check_work_without_torch_or_jupyter(tmp_path):
     """Import every numpy-only module and pass a check() with torch, nbformat, nbclient,
     nbconvert, jupyter_client and tqdm made unimportable (a None entry in sys.modules)."""
