@@ -703,8 +703,8 @@ def _build_explorer_figure(dpi: int) -> Figure:
             ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.yaxis.set_major_locator(MaxNLocator(3))
             ax.tick_params(labelsize=8, length=3, pad=2)
-            if j:
-                ax.tick_params(labelleft=False)
+            if j:  # the row shares the first panel's y-range (and its ticks)
+                ax.tick_params(axis="y", left=False, labelleft=False)
             else:
                 ax.set_ylabel(ylabel, fontsize=9)
             titles.append(ax.set_title("", fontsize=9, pad=3, y=1.0))
@@ -806,7 +806,7 @@ def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int
     widths = data.get("widths") or [st["width"]] * (depth + 1)
     shown = _shown_layers(depth)
     log_hist = st.get("hist") == "log"
-    for key, quantity in (("act", "a"), ("grad", "dL/da")):
+    for key, quantity in (("act", "a_l"), ("grad", "dL/da_l")):
         axes, steps, titles = h["hist"][key]
         counts, edges = data[f"{key}_counts"], data[f"{key}_edges"]
         top = max(float(counts[shown].max()), 1e-12) * 1.08
@@ -820,13 +820,17 @@ def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int
             steps[j].set_data(counts[layer], e)
             ax.set_xlim(e[0], e[-1])
             ax.set_ylim(0, top)
-            # one x-range per row: the first panel's tick labels serve the row (cheaper to draw)
-            ax.tick_params(labelbottom=j == 0 or st.get("hist") == "per_layer")
+            # one x-range per row: the first panel's ticks and labels serve the row (each tick
+            # mark is an artist to draw, so the other panels go without)
+            own = j == 0 or st.get("hist") == "per_layer"
+            ax.tick_params(axis="x", bottom=own, labelbottom=own)
             std = data[f"{key}_std"][layer]
             titles[j].set_text(f"layer {layer + 1} (n={widths[layer + 1]}): std {std:.2g}")
             if j == len(shown) // 2:
-                ax.set_xlabel(f"log10 |{quantity}|" if log_hist else quantity, fontsize=9,
-                              labelpad=1)  # fmt: skip
+                how = {"shared": "one x-range for the row", "per_layer": "each panel zoomed",
+                       "log": "one x-range for the row"}[st.get("hist", "shared")]  # fmt: skip
+                name = f"log10 |{quantity}|" if log_hist else f"value of {quantity}"
+                ax.set_xlabel(f"{name} ({how})", fontsize=9, labelpad=1)
             else:
                 ax.set_xlabel("")
 
@@ -982,9 +986,10 @@ def figure_png(fig: Figure) -> bytes:
     if not isinstance(canvas, FigureCanvasAgg):
         canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
+    w, h = canvas.get_width_height(physical=True)
+    rgb = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
     buf = io.BytesIO()
-    Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
+    rgb.save(buf, format="png", compress_level=1)
     return buf.getvalue()
 
 
