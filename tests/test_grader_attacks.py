@@ -473,3 +473,30 @@ def test_exercise_option_forces_the_exercise_and_flags_disagreement(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown exercise" in bad.stderr
+
+
+def test_references_of_other_packages_are_stubbed_and_their_source_hidden(tmp_path):
+    """Exercise 04 forbids ``torch.nn.init.xavier_normal_``: in its sandbox torch still imports
+    and ``nn.Linear`` still works, the reference raises, and its source is not readable."""
+    pytest.importorskip("torch")
+    nb = nbformat.read(ROOT / "solutions" / "04_glorot.ipynb", as_version=4)
+    _insert(nb, "import torch\nlin = torch.nn.Linear(3, 3)")
+    _insert(nb, "torch.nn.init.xavier_normal_(torch.empty(3, 3))", at=3)
+    _insert(
+        nb,
+        "import inspect\nsrc = inspect.getsource(torch.nn.init)\n"
+        "raise RuntimeError('visible' if 'def xavier_normal_(' in src else 'hidden')",
+        at=4,
+    )
+    path = tmp_path / "04_glorot-torch.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "g.json"
+    cmd = [sys.executable, "-m", "course_utils.grade", str(path), "--json", str(out), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = json.loads(out.read_text())[0]
+    notes = r["error"] or ""
+    assert "cell 3 raised" not in notes, notes  # torch and nn.Linear import and run
+    assert "xavier_normal_ is not available while grading" in notes, notes
+    assert "RuntimeError: hidden" in notes, notes
+    assert r["score"] == r["max_score"], r
