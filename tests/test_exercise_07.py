@@ -214,3 +214,17 @@ def test_messages_never_print_the_expected_value(qid, answer):
 def test_references_are_the_library_functions():
     assert get_question("flat_branch_scale").check.reference is modern.flat_branch_scale
     assert modern.residual_std(30, modern.flat_branch_scale(30, 2.0)) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("qid", "answer"),
+    [
+        ("residual_std", modern.residual_std),
+        ("flat_branch_scale", lambda depth, growth: modern.flat_branch_scale(depth, growth)),
+        ("attention_logit_variance", modern.attention_logit_variance),
+        ("stream_stds", modern.stream_stds),
+        ("mlp_branch_variance", lambda d, s, p: modern.mlp_branch_variance(d, s, p)),
+    ],
+)
+def test_handing_in_the_library_reference_earns_nothing(qid, answer):
+    assert run_checks(qid, answer).points == 0
