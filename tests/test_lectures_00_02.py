@@ -201,3 +201,36 @@ def test_lecture_02_training_text_quotes_the_table():
     assert "diverged: loss not finite at step 2" in out and "diverges at step 2" in text
     accs = [rows[k][5] for k in ("tanh sigma = 0.01", "relu sigma = 0.01", "relu sigma = 0.1")]
     assert f"({accs[0]}, {accs[1]}, {accs[2]})" in text.replace("\n  ", " ")
+
+
+def test_start_losses_names_overlaps_and_marks_divergence():
+    """Lecture 02's training figure hides no run: identical curves are named in the legend, a
+    diverged run gets a cross at its step, clipped curves say so."""
+    from types import SimpleNamespace
+
+    from course_utils.figure_alt import description
+
+    flat = np.full(11, math.log(2))
+    results = {
+        "sigma = 0.01": {"history": SimpleNamespace(loss=flat), "diverged_at": None},
+        "sigma = 0.1": {"history": SimpleNamespace(loss=flat * (1 + 1e-6)), "diverged_at": None},
+        "sigma = 1.0": {"history": None, "diverged_at": 2},
+        "he": {"history": SimpleNamespace(loss=np.geomspace(30.0, 1e-4, 11)), "diverged_at": None},
+    }
+    fig = plots.start_losses(results, reference=math.log(2))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "sigma = 0.1 (on top of sigma = 0.01)" in labels
+    assert "sigma = 1.0: diverged at step 2" in labels
+    assert "he (clipped)" in labels and "ln 2 (chance)" in labels
+    cross = [ln for ln in ax.get_lines() if ln.get_label().startswith("sigma = 1.0")][0]
+    assert list(cross.get_xdata()) == [2] and list(cross.get_ydata()) == [20.0]
+    widths = [
+        ln.get_linewidth() for ln in ax.get_lines() if ln.get_label().startswith("sigma = 0.")
+    ]
+    assert widths[0] > widths[1]  # the curve underneath stays visible
+    assert "diverged at step 2" in description(fig)
+    with pytest.raises(ValueError, match="diverged_at"):
+        plots.start_losses({"x": {"history": None}})
+    with pytest.raises(ValueError, match="ylim"):
+        plots.start_losses({"a": results["he"]}, ylim=(0.0, 1.0))
