@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LearningTimes", "deep_linear_learning_times", "delta_orthogonal"]
+__all__ = ["LearningTimes", "deep_linear_learning_times", "delta_orthogonal", "gain_tradeoff"]
 
 
 def _generator(rng: Any) -> np.random.Generator:
@@ -216,3 +216,55 @@ def deep_linear_learning_times(
         diverged=np.array(out_div),
         final_loss=np.array(out_loss),
     )
+
+
+def gain_tradeoff(
+    gain: float,
+    rng: np.random.Generator | int,
+    *,
+    activation: str = "tanh",
+    depth: int = 50,
+    width: int = 256,
+    batch: int = 128,
+) -> dict[str, float]:
+    """Mean-field prediction and measurement of one gain on a deep square ``activation`` net.
+
+    Weights ``N(0, gain^2 / width)``, inputs ``N(0, 1)``, a random ``N(0, 1)`` gradient at the
+    output. Returns the fixed point ``q*`` and ``chi(q*)``
+    (:func:`course_utils.theory.mean_field_fixed_point`, :func:`~course_utils.theory.mean_field_chi`),
+    the last layer's pre-activation variance measured and predicted
+    (:func:`course_utils.theory.predict`), and the ratio of the gradient's RMS at the first
+    layer's output to that at the last, measured and predicted.
+
+    Examples
+    --------
+    >>> r = gain_tradeoff(5 / 3, 0, depth=10, width=64, batch=32)
+    >>> round(r["chi"], 2), bool(r["grad_ratio"] > 1)
+    (1.21, True)
+    """
+    from course_utils.network import backward, forward
+    from course_utils.theory import mean_field_chi, mean_field_fixed_point, predict
+
+    if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not gain > 0:
+        raise ValueError(f"gain must be a positive number, got {gain!r}")
+    for name, value in (("depth", depth), ("width", width), ("batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    gen = _generator(rng)
+    s = float(gain) ** 2
+    q_star = mean_field_fixed_point(activation, s)
+    x = gen.standard_normal((batch, width))
+    ws = [gen.standard_normal((width, width)) * (gain / math.sqrt(width)) for _ in range(depth)]
+    trace = forward(x, ws, activation)
+    grads = backward(trace, ws, activation, gen.standard_normal((batch, width)))
+    pred = predict([width] * (depth + 1), [s / width] * depth, activation)
+    return {
+        "q_star": q_star,
+        "chi": mean_field_chi(activation, s, q_star),
+        "var_last": float(np.var(trace.pre_activations[-1])),
+        "var_last_theory": float(pred.pre_activation_var[-1]),
+        "grad_ratio": math.sqrt(
+            float(np.mean(grads.activations[0] ** 2) / np.mean(grads.activations[-1] ** 2))
+        ),
+        "grad_ratio_theory": math.sqrt(float(pred.grad_var[0] / pred.grad_var[-1])),
+    }

@@ -404,3 +404,20 @@ def test_deep_linear_learning_times_orthogonal_flat_gaussian_grows():
     assert not np.isfinite(gauss.epochs[1])  # depth 8 from Gaussian layers: not in 400 epochs
     with pytest.raises(ValueError, match="init"):
         deep_linear_learning_times([1], "uniform", 0)
+
+
+def test_gain_tradeoff_measures_what_mean_field_predicts():
+    """One net of depth 20, width 256: the measured last-layer variance is within 15 % of the
+    prediction (per-layer chi^2_256 noise, ~9 % relative over 20 layers at one batch) and the
+    gradient ratio within a factor 1.5 of it (its log has sd ~ sqrt(20 * 2/256) ~ 0.28)."""
+    from course_utils.isometry import gain_tradeoff
+
+    r = gain_tradeoff(5 / 3, np.random.default_rng(3), depth=20)
+    assert r["chi"] == pytest.approx(1.2098, abs=1e-4)
+    assert r["var_last"] == pytest.approx(r["var_last_theory"], rel=0.15)
+    assert 1 / 1.5 < r["grad_ratio"] / r["grad_ratio_theory"] < 1.5
+    assert r["grad_ratio_theory"] > 1.2098**5  # chaotic: chi > 1 per layer near q*
+    low = gain_tradeoff(1.0, np.random.default_rng(3), depth=20)
+    assert low["q_star"] == 0.0 and low["grad_ratio"] < 1
+    with pytest.raises(ValueError, match="gain"):
+        gain_tradeoff(0.0, 0)
