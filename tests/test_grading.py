@@ -16,13 +16,12 @@ from course_utils.grading import (
     get_question,
     harness,
     question,
-    questions_for,
     random_initializer,
     run_checks,
     value,
 )
 from course_utils.grading.build import make_exercise
-from course_utils.grading.checks import Outcome, _kurtosis_se, _standard_moments
+from course_utils.grading.checks import Outcome, _kurtosis_se, _standard_moments, score
 from course_utils.grading.judge import judge, request_for
 
 
@@ -209,7 +208,7 @@ def test_using_a_library_helper_that_is_not_the_answer_is_fine():
 def test_check_never_raises_and_prints_a_verdict(obj, capsys):
     check("lecun_normal", obj)
     out = capsys.readouterr().out
-    assert out.startswith("lecun_normal: 0 / 3 points")
+    assert out.startswith(f"lecun_normal: 0 / {get_question('lecun_normal').points:g} points")
 
 
 def test_check_on_a_stub_says_not_implemented(capsys):
@@ -240,19 +239,57 @@ def test_check_stops_a_hanging_function():
 
 
 # ---- deterministic questions ---------------------------------------------------------------
-def test_fan_question_partial_credit_per_group():
-    def dense_only(shape, *, layout="in_out"):
-        return shape[0], shape[1]
+def _doubling_check():
+    """A deterministic check built here (the exercises' questions change): the main group
+    "values", then "negative values" and "bad input" (the reference raises ValueError)."""
 
-    r = run_checks("fan_in_and_fan_out", dense_only)
-    failed = _failed(r)
-    assert "dense" not in failed and "conv in_out" in failed and "fewer than 2 dims" in failed
-    assert r.points == pytest.approx(0.5)
+    def reference(x):
+        if not isinstance(x, (int, float)):
+            raise ValueError("x must be a number")
+        return 2 * x
+
+    return deterministic(
+        reference,
+        visible=[Call((3,), group="values"), Call((-4,), group="negative values"),
+                 Call(("a",), group="bad input")],
+        hidden=lambda rng: [],
+    )  # fmt: skip
 
 
-def test_sum_variance_ignoring_the_mean_gets_half():
-    r = run_checks("sum_variance", lambda n, var_w, var_x, mean_x=0.0: n * var_w * var_x)
-    assert r.points == 1.0 and "E[x^2]" in r.message
+def _grade(check_, fn):
+    calls = check_.calls(None)
+    answer = harness.run_question({"f": fn}, {"name": "f", "calls": [c.to_wire() for c in calls]})
+    outcomes = [Outcome.from_wire(o) for o in answer["outcomes"]]
+    return score("q", 3.0, check_.verdict(calls, outcomes, "f"))
+
+
+def test_deterministic_partial_credit_per_group_once_the_main_group_passes():
+    r = _grade(_doubling_check(), lambda x: 2 * x if x >= 0 else 0)  # no ValueError either
+    assert [c.name for c in r.checks if c.main] == ["values"]
+    assert r.points == pytest.approx(1.0) and not r.passed
+
+
+def test_a_stub_earns_nothing_even_where_a_secondary_check_passes():
+    """A stub that always raises ValueError passes "bad input" on its own; returning the input
+    passes nothing; zeros pass nothing: all earn 0 because the main group fails."""
+    check_ = _doubling_check()
+    for stub_fn in (lambda x: (_ for _ in ()).throw(ValueError("todo")), lambda x: x, lambda x: 0):
+        r = _grade(check_, stub_fn)
+        assert r.points == 0, r.checks
+    raising = _grade(check_, lambda x: (_ for _ in ()).throw(ValueError("todo")))
+    assert any(c.passed and not c.main for c in raising.checks)  # passed, but earned nothing
+    assert "earn points only once values passes" in raising.message
+
+
+def test_score_gating_follows_the_contract():
+    from course_utils.grading.checks import CheckResult
+
+    unmarked = [CheckResult("first", False), CheckResult("second", True)]
+    assert score("q", 2.0, unmarked).points == 0  # no main marked: the first is main
+    marked = [CheckResult("a", True), CheckResult("b", False, main=True), CheckResult("c", True)]
+    assert score("q", 3.0, marked).points == 0
+    marked[1].passed = True
+    assert score("q", 3.0, marked).points == 3.0
 
 
 # ---- codec ---------------------------------------------------------------------------------
@@ -273,15 +310,6 @@ def test_object_arrays_and_corrupt_data_are_refused():
 
 
 # ---- registry ------------------------------------------------------------------------------
-def test_pilot_questions_and_points():
-    assert [(q.id, q.points) for q in questions_for("03_lecun")] == [
-        ("fan_in_and_fan_out", 2.0),
-        ("lecun_normal", 3.0),
-        ("lecun_uniform", 3.0),
-        ("sum_variance", 2.0),
-    ]
-
-
 def test_every_question_module_loads():
     from course_utils.grading.registry import load_errors
 
