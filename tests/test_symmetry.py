@@ -249,6 +249,6 @@ def test_compare_starts_reports_divergence_step_and_trained_net():
 def test_train_raises_diverged_error_with_its_step():
     x, y = teacher_task(7, n=64)
     net = init_mlp([50] * 11 + [1], "random_normal", 0, std=1.0)
-    with pytest.raises(DivergedError) as info:
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(DivergedError) as info:
         train(net, x, y, lr=0.1, steps=5)
     assert isinstance(info.value, FloatingPointError) and info.value.step >= 1
