@@ -13,7 +13,8 @@ Writes ``benchmarks/results.json`` (a flat JSON object) and prints the figures:
   settings; ``explorer_frame_ms``: one whole frame of the init lab (settings -> data -> figure
   updated in place -> PNG bytes), ``explorer_frame_fresh_ms`` the same with a new figure, and
   ``training_panel_ms`` (3 schemes x 3 seeds, figure and PNG included); ``null`` until the
-  module exists;
+  module exists. These four run in a subprocess with the notebook kernels' environment (one
+  BLAS thread, ``explorer_threads``), where the widget runs;
 - ``load_average``: the machine's 1/5/15-minute load when the figures were taken (shared
   machines: read the timings with it);
 - ``notebook_seconds``: wall time to execute each notebook under ``notebooks/`` and
@@ -179,6 +180,32 @@ def explorer_benchmark(repeats: int) -> dict[str, float | None]:
     }
 
 
+def explorer_benchmark_as_kernel(repeats: int) -> dict[str, float | None]:
+    """:func:`explorer_benchmark` in a subprocess with the notebook kernels' pinned environment
+    (:data:`course_utils.kernel_env.KERNEL_ENV`: one BLAS thread), because that is where the
+    widget runs; the figures are those a learner's slider move costs."""
+    import subprocess
+
+    from course_utils.kernel_env import KERNEL_ENV
+
+    here = str(Path(__file__).resolve().parent)
+    code = (
+        f"import json, sys; sys.path.insert(0, {here!r}); import run; "
+        f"print(json.dumps(run.explorer_benchmark({repeats})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **KERNEL_ENV}, cwd=ROOT,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        print(f"  explorer benchmark failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+        return dict.fromkeys(
+            ("explorer_update_ms", "explorer_frame_ms", "explorer_frame_fresh_ms",
+             "training_panel_ms")
+        )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def notebook_benchmarks(timeout: int) -> dict[str, float]:
     """Execute a copy of each notebook exactly as ``make notebooks`` does (same kernel
     environment, IPC transport) and time it; the committed files are not touched."""
@@ -214,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
     }
     results.update(engine_benchmarks(args.threads, args.repeats))
-    results.update(explorer_benchmark(args.repeats))
+    results.update(explorer_benchmark_as_kernel(args.repeats))
+    results["explorer_threads"] = 1  # as in the notebook kernels (KERNEL_ENV)
     results["load_average"] = [round(v, 2) for v in os.getloadavg()]
     results["notebook_seconds"] = None if args.skip_notebooks else notebook_benchmarks(args.timeout)
 
