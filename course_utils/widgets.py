@@ -1212,6 +1212,28 @@ def training_data(**settings: Any) -> dict[str, Any]:
     }
 
 
+def _merge_training(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several :func:`training_data` results on the same data, seeds and epochs, as one."""
+    if not parts or not all(isinstance(p, dict) and "loss_mean" in p for p in parts):
+        raise TypeError("data must be a training_data(...) result or a list of them")
+    first = parts[0]
+    for p in parts[1:]:
+        same = (
+            p["loss"].shape[1:] == first["loss"].shape[1:]
+            and p["grid_proba"].shape[1:] == first["grid_proba"].shape[1:]
+            and np.array_equal(p["x_train"], first["x_train"])
+        )
+        if not same:
+            raise ValueError("the results to compare must share data set, seeds, epochs and grid")
+    out = dict(first)
+    for key in ("loss", "accuracy", "loss_mean", "loss_std", "final_loss", "test_accuracy",
+                "grid_proba", "grid_labels"):  # fmt: skip
+        out[key] = np.concatenate([p[key] for p in parts], axis=0)
+    out["schemes"] = [name for p in parts for name in p["schemes"]]
+    out["settings"] = {**first["settings"], "schemes": tuple(out["schemes"])}
+    return out
+
+
 _STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 2)))
 _MARKERS = ("o", "s", "^", "D", "v", "P")
 
@@ -1220,7 +1242,7 @@ def _scheme_colour(i: int) -> str:
     return (PALETTE[0], PALETTE[3], PALETTE[2], PALETTE[4], PALETTE[1], PALETTE[7])[i % 6]
 
 
-def training_figure(data: dict[str, Any], *, dpi: int = 100) -> Figure:
+def training_figure(data: dict[str, Any] | list[dict[str, Any]], *, dpi: int = 100) -> Figure:
     """Loss (mean over seeds, band from the lowest to the highest seed, log scale) and each
     scheme's decision boundaries.
 
@@ -1237,8 +1259,10 @@ def training_figure(data: dict[str, Any], *, dpi: int = 100) -> Figure:
     """
     from matplotlib.colors import ListedColormap
 
+    if isinstance(data, (list, tuple)):
+        data = _merge_training(list(data))
     if not isinstance(data, dict) or "loss_mean" not in data:
-        raise TypeError("data must be a training_data(...) result")
+        raise TypeError("data must be a training_data(...) result or a list of them")
     schemes = data["schemes"]
     n = len(schemes)
     st = data["settings"]

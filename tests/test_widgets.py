@@ -459,6 +459,11 @@ def test_training_panel_is_deterministic_paired_and_learns():
     assert training_data(scheme="he_normal", epochs=3, grid=2)["loss"].shape == (1, 3, 3)
     fig = training_figure(a)
     assert len(fig.axes) == 4
+    # a list of results on the same data is drawn as one comparison
+    two = training_figure([one, training_data(schemes=("orthogonal",), **kw)])
+    assert len(two.axes) == 3
+    with pytest.raises(ValueError, match="share"):
+        training_figure([one, training_data(schemes=("orthogonal",), epochs=5, grid=12)])
     assert figure_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
