@@ -258,6 +258,11 @@ def _sources(root: Path, folder: str) -> list[Path]:
     return sorted(p for p in (root / folder).glob("[0-9][0-9]_*.ipynb"))
 
 
+def _appendices(root: Path) -> list[Path]:
+    """Optional appendix notebooks (``notebooks/A1_*.ipynb``): rendered, listed after the table."""
+    return sorted((root / "notebooks").glob("A[0-9]_*.ipynb"))
+
+
 def course_root(root: Path | str | None = None) -> Path:
     """The course folder (default: the current folder); raises when it has no lecture notebook."""
     root = Path.cwd() if root is None else Path(root)
@@ -285,6 +290,10 @@ def build_html(out: Path, root: Path | str | None = None) -> list[Page]:
             target = out / folder / (src.stem + ".html")
             _render(src, target, exporter)
             pages.append(Page(src, target, notebook_title(src), minutes.get(src.stem, "")))
+    for src in _appendices(root):  # linked from their lecture, listed below the index table
+        target = out / "notebooks" / (src.stem + ".html")
+        _render(src, target, exporter)
+        pages.append(Page(src, target, notebook_title(src), ""))
     (out / "index.html").write_text(_index_page(pages, out), encoding="utf-8")
     (out / "manifest.json").write_text(
         json.dumps([str(p.target.relative_to(out)) for p in pages], indent=1)
@@ -310,7 +319,15 @@ def build_slides(out: Path, root: Path | str | None = None) -> list[Path]:
 
 
 def _index_page(pages: list[Page], out: Path) -> str:
-    lectures = [p for p in pages if p.source.parent.name == "notebooks"]
+    lectures = [
+        p for p in pages if p.source.parent.name == "notebooks" and p.source.stem[:2].isdigit()
+    ]
+    appendices = [
+        f'<a href="{p.target.relative_to(out).as_posix()}">{html.escape(p.title)}</a>'
+        for p in pages
+        if p.source.parent.name == "notebooks" and not p.source.stem[:2].isdigit()
+    ]
+    more = f"<p>Optional appendices: {' &middot; '.join(appendices)}</p>" if appendices else ""
     exercises = {p.source.stem: p for p in pages if p.source.parent.name == "exercises"}
     rows = []
     for p in lectures:
@@ -354,6 +371,7 @@ each exercise is the student version that <code>check()</code> and the grader wo
 {chr(10).join(rows)}
 </tbody>
 </table>
+{more}
 <p>Run the notebooks yourself: <code>make lab</code>. Source and tests: <code>make test</code>.</p>
 </body>
 </html>

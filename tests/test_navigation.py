@@ -26,3 +26,18 @@ def test_first_cell_links_neighbours_and_exercise(index):
         assert f"](../exercises/{exercise.name})" in text, "link to the lecture's exercise"
     for word in ("objectives", "prerequisites", "run time"):
         assert word in text.lower(), f"first cell states the {word}"
+
+
+APPENDICES = sorted((ROOT / "notebooks").glob("A[0-9]_*.ipynb"))  # optional, e.g. A1_beyond_appendix
+
+
+@pytest.mark.parametrize("appendix", APPENDICES, ids=[p.stem for p in APPENDICES])
+def test_appendix_links_its_lecture_both_ways(appendix):
+    text = nbformat.read(appendix, as_version=4).cells[0].source
+    linked = [nb for nb in LECTURES if f"]({nb.name})" in text]
+    assert linked, "the appendix's first cell links back to a lecture"
+    assert f"]({appendix.name})" in nbformat.read(linked[0], as_version=4).cells[0].source, (
+        f"{linked[0].name}'s first cell links to its appendix"
+    )
+    for word in ("objectives", "prerequisites", "run time"):
+        assert word in text.lower(), f"first cell states the {word}"

@@ -19,6 +19,7 @@ from course_utils import site
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+APPENDICES = sorted((ROOT / "notebooks").glob("A[0-9]_*.ipynb"))  # optional, linked from a lecture
 
 
 class _Refs(HTMLParser):
@@ -130,7 +131,8 @@ def test_index_lists_lectures_in_syllabus_order(built_site):
     out, _ = built_site
     refs = _refs(out / "index.html")
     lecture_links = [h for h in refs.links if h.startswith("notebooks/")]
-    assert lecture_links == [f"notebooks/{nb.stem}.html" for nb in LECTURES]
+    appendices = [f"notebooks/{nb.stem}.html" for nb in APPENDICES]  # listed after the table
+    assert lecture_links == [f"notebooks/{nb.stem}.html" for nb in LECTURES] + appendices
     for href in refs.links:
         if not urlsplit(href).scheme:
             assert (out / href).is_file(), href
@@ -151,7 +153,7 @@ def test_pages_load_only_local_files_that_exist(built_site):
                 assert not href.split("#")[0].endswith(".ipynb"), href
     n_figures = sum(  # PNG outputs (output metadata may name "image/png" too: alt text)
         "image/png" in output.get("data", {})
-        for nb in LECTURES
+        for nb in LECTURES + APPENDICES
         for cell in nbformat.read(nb, as_version=4).cells
         for output in cell.get("outputs", [])
     )
