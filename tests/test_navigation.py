@@ -28,7 +28,8 @@ def test_first_cell_links_neighbours_and_exercise(index):
         assert word in text.lower(), f"first cell states the {word}"
 
 
-APPENDICES = sorted((ROOT / "notebooks").glob("A[0-9]_*.ipynb"))  # optional, e.g. A1_beyond_appendix
+# optional appendices, e.g. A1_beyond_appendix
+APPENDICES = sorted((ROOT / "notebooks").glob("A[0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("appendix", APPENDICES, ids=[p.stem for p in APPENDICES])
