@@ -2,8 +2,10 @@
 mistakes lose exactly the checks they should.
 
 One run of the grader CLI on both notebooks (a module fixture, hidden inputs); then in-process
-checks of wrong answers with run_checks (visible inputs, the verdict a student sees), and the
-hidden-input generators against the library's references.
+checks of wrong answers with run_checks (visible inputs, the verdict a student sees), the
+hidden-input generators against the library's references, stubs that earn 0, and the prediction
+references against simulations (orthogonal networks, PyTorch's own convolutions, sampling a
+truncated normal).
 """
 
 from __future__ import annotations
@@ -12,14 +14,133 @@ import math
 
 import numpy as np
 import pytest
-from _grading_helpers import assert_full_marks, assert_zero, grade, notebooks
+from _exercise_helpers import assert_stubs_earn_zero, solution_functions
+from _grading_helpers import (
+    assert_full_marks,
+    assert_passes_hidden_checks,
+    assert_zero,
+    grade,
+    notebooks,
+)
 
-from course_utils.grading import get_question, run_checks
+from course_utils.grading import get_question, questions_for, run_checks
+from course_utils.grading.questions import ex06_beyond as ex06
 from course_utils.initializers import fan_in_and_fan_out
 
 SOLUTION, EXERCISE = notebooks("06_beyond")
-IDS = ["orthogonal", "lsuv_step", "end_to_end_singular_values", "flax_default_kernel_init"]
-FULL = 12.0
+IDS = [
+    "orthogonal",
+    "lsuv_step",
+    "end_to_end_singular_values",
+    "flax_default_kernel_init",
+    "orthogonal_funnel_ratios",
+    "torch_conv_default_std",
+    "truncated_std_factor",
+]
+PREDICTIONS = {"orthogonal_funnel_ratios", "torch_conv_default_std", "truncated_std_factor"}
+STRETCH = "truncated_std_factor"
+FULL = 15.0
+
+
+def test_questions_and_points():
+    qs = questions_for("06_beyond")
+    assert [q.id for q in qs] == IDS
+    assert sum(q.points for q in qs) == FULL
+    assert sum(q.points for q in qs if q.id in PREDICTIONS) >= FULL / 2
+    stretch = [q for q in qs if q.title.startswith("stretch")]
+    assert [q.id for q in stretch] == [STRETCH] and stretch[0].points <= 0.2 * FULL
+
+
+@pytest.fixture(scope="module")
+def answers() -> dict:
+    return solution_functions(SOLUTION, IDS)
+
+
+@pytest.mark.parametrize("qid", IDS[1:])
+def test_solution_passes_the_hidden_checks_for_many_draws(answers, qid):
+    assert_passes_hidden_checks(qid, answers[qid], seeds=8)
+
+
+@pytest.mark.parametrize("qid", IDS)
+def test_stubs_earn_zero(qid):
+    assert_stubs_earn_zero(qid)
+
+
+@pytest.mark.parametrize(
+    "qid, fn, words",
+    [
+        ("orthogonal_funnel_ratios", lambda widths: (1.0, 1.0), "per-unit variance"),
+        (
+            "torch_conv_default_std",
+            lambda c_in, c_out, ks, groups=1: 1 / math.sqrt(3 * c_in * math.prod(ks)),
+            "groups are ignored",
+        ),
+        (
+            "torch_conv_default_std",
+            lambda c_in, c_out, ks, groups=1: 1 / math.sqrt(c_in // groups * math.prod(ks)),
+            "bound",
+        ),
+        ("truncated_std_factor", lambda cut: math.erf(cut / math.sqrt(2)), "probability mass"),
+    ],
+)
+def test_wrong_predictions_are_diagnosed(qid, fn, words):
+    r = run_checks(qid, fn)
+    assert r.points < r.max_points and words in r.message, r.message
+
+
+def test_orthogonal_funnel_ratios_agree_with_simulated_networks():
+    """Haar orthogonal layers (QR with the sign fix), R = 30 networks, batch 200: both per-unit
+    ratios within 5 SE (spread between networks); exact in expectation, no width allowance."""
+    rng = np.random.default_rng(61)
+
+    def haar(n_in, n_out):
+        q, r = np.linalg.qr(rng.standard_normal((max(n_in, n_out), min(n_in, n_out))))
+        q = q * np.sign(np.diag(r))
+        return q if n_in >= n_out else q.T
+
+    for widths in ([64, 256, 32, 128], [300, 40, 200, 10]):
+        fwd, bwd = [], []
+        for _ in range(30):
+            ws = [haar(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+            x = rng.standard_normal((200, widths[0]))
+            g = rng.standard_normal((200, widths[-1]))
+            for w in ws:
+                x = x @ w
+            for w in reversed(ws):
+                g = g @ w.T
+            fwd.append(float(np.mean(x**2)))
+            bwd.append(float(np.mean(g**2)))
+        want = ex06.orthogonal_funnel_ratios_reference(widths)
+        for runs, target in ((fwd, want[0]), (bwd, want[1])):
+            se = np.std(runs, ddof=1) / math.sqrt(len(runs))
+            assert abs(np.mean(runs) - target) <= 5 * se, (widths, np.mean(runs), target, se)
+
+
+def test_torch_conv_default_std_agrees_with_torch():
+    """The variance of the pooled weights of 10 seeded default convolutions: the sample variance
+    of N uniform draws has SE Var sqrt((kurtosis - 1) / N) with kurtosis 9/5; within 5 SE."""
+    torch = pytest.importorskip("torch")
+    conv = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}
+    for c_in, c_out, ks, g in ((64, 128, (3, 3), 1), (32, 64, (3, 3), 4), (48, 48, (5, 5), 48),
+                               (6, 12, (3,), 3), (8, 16, (3, 3, 3), 2)):  # fmt: skip
+        torch.manual_seed(0)
+        w = torch.cat([conv[len(ks)](c_in, c_out, ks, groups=g).weight.detach().flatten()
+                       for _ in range(10)]).double().numpy()  # fmt: skip
+        want = ex06.torch_conv_default_std_reference(c_in, c_out, ks, g) ** 2
+        se = want * math.sqrt(0.8 / w.size)
+        assert abs(float(np.mean(w**2)) - want) <= 5 * se, (c_in, c_out, ks, g)
+
+
+def test_truncated_std_factor_agrees_with_sampling():
+    """2e6 standard normals kept within the cut: sample std within 5 SE (SE of a sample std
+    sd * sqrt((kurtosis - 1) / 4N), kurtosis of the truncated law < 3)."""
+    rng = np.random.default_rng(62)
+    z = rng.standard_normal(2_000_000)
+    for cut in (0.5, 1.0, 2.0, 3.0):
+        kept = z[np.abs(z) <= cut]
+        want = ex06.truncated_std_factor_reference(cut)
+        se = want * math.sqrt(2 / (4 * kept.size))
+        assert abs(float(np.sqrt(np.mean(kept**2))) - want) <= 5 * se, cut
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """Exercise 06 (beyond the classics): orthogonal init, one LSUV step, the end-to-end spectrum,
-and JAX/Flax's default (truncated LeCun normal)."""
+JAX/Flax's default (truncated LeCun normal), and the predictions: what orthogonal layers do to
+the per-unit variance of a funnel, the std of PyTorch's default (grouped) convolution, and
+(stretch) the std of a normal truncated at any cut."""
 
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ from course_utils.grading.checks import (
     Outcome,
     QuestionCheck,
     Rng,
-    deterministic,
     first_error,
     random_initializer,
     seed_checks,
 )
+from course_utils.grading.predictions import gated, predicted
 from course_utils.grading.registry import question
 from course_utils.lsuv import lsuv_step
 
@@ -207,9 +209,9 @@ class OrthogonalCheck(QuestionCheck):
 question(
     "orthogonal",
     exercise=EXERCISE,
-    points=4,
+    points=3,
     title="orthogonal(shape, rng, *, gain, layout): QR of a Gaussian matrix with the sign fix",
-    check=OrthogonalCheck(),
+    check=gated(OrthogonalCheck(), main="orthonormal"),
     forbidden=(
         "course_utils.initializers.orthogonal",
         "course_utils.initializers.INITIALIZERS",
@@ -245,9 +247,9 @@ _VIS = np.random.default_rng(606)
 question(
     "lsuv_step",
     exercise=EXERCISE,
-    points=3,
+    points=1.5,
     title="one LSUV step: rescale W so Var(x W) = 1 on the batch",
-    check=deterministic(
+    check=predicted(
         lsuv_step_reference,
         visible=[
             Call(
@@ -276,10 +278,10 @@ question(
         rtol=1e-5,
         atol=1e-7,
         hints={
-            "shrinks a large layer": "divide w by the standard deviation of inputs @ w",
+            "shrinks a large layer": "the factor comes from the layer's output on the batch",
             "grows a small layer": "the same formula scales a small layer up",
-            "non-centred inputs": "use the variance of the outputs (np.var), not their mean "
-            "square: inputs after a ReLU are not centred",
+            "non-centred inputs": "the variance of the outputs, not their mean square: inputs "
+            "after a ReLU are not centred",
         },
     ),
     forbidden=(
@@ -317,9 +319,9 @@ _SV = np.random.default_rng(607)
 question(
     "end_to_end_singular_values",
     exercise=EXERCISE,
-    points=2,
+    points=1,
     title="singular values of the end-to-end product of the layers",
-    check=deterministic(
+    check=predicted(
         end_to_end_singular_values_reference,
         visible=[
             Call(
@@ -335,8 +337,8 @@ question(
         rtol=1e-6,
         atol=1e-9,
         hints={
-            "square layers": "multiply the matrices in order, then np.linalg.svd(..., "
-            "compute_uv=False); the values come largest first",
+            "square layers": "the product of the matrices in their order; only its singular "
+            "values are wanted, largest first",
             "changing widths": "the product of (a, b) and (b, c) matrices is (a, c): it has "
             "min(a, c) singular values",
         },
@@ -348,16 +350,187 @@ question(
 question(
     "flax_default_kernel_init",
     exercise=EXERCISE,
-    points=3,
+    points=2,
     title="JAX/Flax's default Dense kernel: truncated normal with Var = 1/fan_in",
-    check=random_initializer(
-        lambda fan_in, fan_out: 1.0 / fan_in,
-        family="truncated_normal",
-        variance_label="1/fan_in (after truncation at 2 sd)",
+    check=gated(
+        random_initializer(
+            lambda fan_in, fan_out: 1.0 / fan_in,
+            family="truncated_normal",
+            variance_label="1/fan_in (after truncation at 2 sd)",
+        ),
+        main="variance",
     ),
     forbidden=(
         "course_utils.initializers.variance_scaling",
         "course_utils.initializers.lecun_normal",
         "course_utils.initializers.INITIALIZERS",
+    ),
+)
+
+
+# ------------------------------------------------------------------------------ orthogonal funnel
+
+
+def orthogonal_funnel_ratios_reference(widths: list[int]) -> tuple[float, float]:
+    """(E[z_L^2] / E[x^2], E[(dL/dx)^2] / E[(dL/dz_L)^2]) per unit, linear net of orthogonal
+    layers with gain 1, isotropic inputs and output gradients. A tall layer (n_in >= n_out) has
+    orthonormal columns: each output keeps the per-unit second moment, while backwards the norm is
+    kept and spread over more units (factor n_out / n_in); a wide layer the other way round."""
+    forward = backward = 1.0
+    for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+        forward *= min(1.0, n_in / n_out)
+        backward *= min(1.0, n_out / n_in)
+    return forward, backward
+
+
+def _ortho_widths(rng: np.random.Generator) -> list[int]:
+    depth = int(rng.integers(2, 7))
+    return [int(v) for v in rng.integers(8, 1025, size=depth + 1)]
+
+
+question(
+    "orthogonal_funnel_ratios",
+    exercise=EXERCISE,
+    points=3,
+    title="predict the per-unit forward and backward ratios of a net of orthogonal layers",
+    check=predicted(
+        orthogonal_funnel_ratios_reference,
+        visible=[
+            Call(([1024, 256, 64, 10],), group="width profiles"),
+            Call(([64, 256, 32, 128],), group="width profiles"),
+        ],
+        hidden=lambda rng: [Call((_ortho_widths(rng),), group="width profiles") for _ in range(4)],
+        rtol=1e-9,
+        mistakes={
+            "an orthogonal matrix keeps norms, but not the per-unit variance when the width "
+            "changes": lambda widths: (1.0, 1.0),
+            "the two ratios are swapped": lambda widths: orthogonal_funnel_ratios_reference(widths)[
+                ::-1
+            ],
+            "LeCun's ratios are given (1 forward, n_L/n_0 backward)": lambda widths: (
+                1.0,
+                widths[-1] / widths[0],
+            ),
+        },
+        hints={
+            "width profiles": "lecture 06, norm preservation: a tall matrix has orthonormal "
+            "columns, a wide one orthonormal rows; ask what each does to the mean square per "
+            "unit, forwards (x W) and backwards (g W^T)",
+        },
+    ),
+    forbidden=(
+        "course_utils.theory.predict",
+        "course_utils.theory.weight_variance",
+        "course_utils.theory.backward_variance",
+    ),
+)
+
+# ------------------------------------------------------------------------------ PyTorch conv default
+
+
+def torch_conv_default_std_reference(
+    c_in: int, c_out: int, kernel_size: tuple[int, ...], groups: int = 1
+) -> float:
+    """Std of the weights of a default ``nn.Conv{1,2,3}d(c_in, c_out, kernel_size,
+    groups=groups)``: kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
+    fan_in = (c_in / groups) * prod(kernel_size), so the std is 1 / sqrt(3 fan_in)."""
+    fan_in = (c_in // groups) * math.prod(kernel_size)
+    return 1.0 / math.sqrt(3.0 * fan_in)
+
+
+def _conv_default_calls(rng: np.random.Generator) -> list[Call]:
+    calls = []
+    for _ in range(2):
+        ks = tuple(int(v) for v in rng.choice([1, 3, 5, 7], size=int(rng.integers(1, 4))))
+        calls.append(
+            Call((int(rng.integers(1, 257)), int(rng.integers(1, 257)), ks), group="dense groups")
+        )
+    for _ in range(2):
+        g = int(rng.choice([2, 4, 8, 16]))
+        ks = tuple(int(v) for v in rng.choice([3, 5], size=2))
+        c_in, c_out = g * int(rng.integers(1, 17)), g * int(rng.integers(1, 17))
+        calls.append(Call((c_in, c_out, ks), {"groups": g}, group="grouped and depthwise"))
+    c = int(rng.integers(8, 257))
+    calls.append(Call((c, c, (3, 3)), {"groups": c}, group="grouped and depthwise"))
+    return calls
+
+
+question(
+    "torch_conv_default_std",
+    exercise=EXERCISE,
+    points=2.5,
+    title="predict the weight std of PyTorch's default (grouped, depthwise) convolution",
+    check=predicted(
+        torch_conv_default_std_reference,
+        visible=[
+            Call((64, 128, (3, 3)), group="dense groups"),
+            Call((3, 16, (5,)), group="dense groups"),
+            Call((32, 64, (3, 3)), {"groups": 4}, group="grouped and depthwise"),
+            Call((48, 48, (3, 3)), {"groups": 48}, group="grouped and depthwise"),
+        ],
+        hidden=_conv_default_calls,
+        rtol=1e-9,
+        mistakes={
+            "the bound 1/sqrt(fan_in) of the uniform law is used as its standard deviation": (
+                lambda c_in, c_out, ks, groups=1: 1.0 / math.sqrt((c_in // groups) * math.prod(ks))
+            ),
+            "the groups are ignored: each output channel sees only c_in/groups channels": (
+                lambda c_in, c_out, ks, groups=1: 1.0 / math.sqrt(3.0 * c_in * math.prod(ks))
+            ),
+            "the receptive field is left out of fan_in": lambda c_in, c_out, ks, groups=1: (
+                1.0 / math.sqrt(3.0 * (c_in // groups))
+            ),
+            "He's std sqrt(2/fan_in) is given: PyTorch's default is kaiming_uniform_ with "
+            "a = sqrt(5), not He's gain": lambda c_in, c_out, ks, groups=1: math.sqrt(
+                2.0 / ((c_in // groups) * math.prod(ks))
+            ),
+        },
+        hints={
+            "dense groups": "lecture 04's default for nn.Linear holds for convolutions, with the "
+            "convolution's fan_in (lecture 06)",
+            "grouped and depthwise": "PyTorch stores a grouped kernel as (c_out, c_in / groups, "
+            "k...): what is its fan_in?",
+        },
+    ),
+    # no forbidden objects: the library's fan_in_and_fan_out knows no groups, and it stays
+    # available for question 4 (a forbidden object is stubbed for the whole exercise)
+)
+
+# ------------------------------------------------------------------------------ truncation (stretch)
+
+
+def truncated_std_factor_reference(cut: float) -> float:
+    """Std of N(0, 1) conditioned on |z| <= cut: sqrt(1 - 2 cut phi(cut) / (2 Phi(cut) - 1))."""
+    c = float(cut)
+    mass = math.erf(c / math.sqrt(2.0))
+    phi = math.exp(-c * c / 2.0) / math.sqrt(2.0 * math.pi)
+    return math.sqrt(1.0 - 2.0 * c * phi / mass)
+
+
+question(
+    "truncated_std_factor",
+    exercise=EXERCISE,
+    points=2,
+    title="stretch: derive the std of a standard normal truncated at +-cut",
+    check=predicted(
+        truncated_std_factor_reference,
+        visible=[Call((2.0,), group="cuts"), Call((1.0,), group="cuts")],
+        hidden=lambda rng: [
+            Call((float(np.round(c, 4)),), group="cuts") for c in rng.uniform(0.3, 3.5, size=4)
+        ],
+        rtol=1e-6,
+        mistakes={
+            "you give the variance, not the standard deviation": lambda cut: (
+                truncated_std_factor_reference(cut) ** 2
+            ),
+            "you give the probability mass inside the cut, not the std": lambda cut: math.erf(
+                cut / math.sqrt(2.0)
+            ),
+            "the truncation is ignored": lambda cut: 1.0,
+        },
+        hints={
+            "cuts": "the second moment of a normal restricted to [-c, c], renormalised by the "
+            "probability of that interval; integrate by parts",
+        },
     ),
 )
