@@ -331,3 +331,35 @@ def test_three_families_histograms_and_singular_values():
     assert "min 1.00, max 1.00" in fig.axes[5].get_title()  # orthogonal: all singular values 1
     for ax in fig.axes[:3]:
         assert ax.get_legend() is not None
+
+
+# --------------------------------------------------------------------------- lecture 06 figures
+def test_learning_time_figure_marks_depths_that_never_learned():
+    from course_utils.isometry import LearningTimes
+
+    ok = LearningTimes([1, 2, 4], np.array([1.0, 9.0, 50.0]), np.ones(3), np.zeros(3), np.ones(3))
+    bad = LearningTimes(
+        [1, 2, 4], np.array([1.0, 16.0, np.inf]), np.ones(3), np.zeros(3), np.ones(3)
+    )
+    fig = plots.learning_time_figure({"orthogonal": ok, "gaussian": bad}, 600)
+    ax = fig.axes[0]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert list(lines["orthogonal"].get_ydata()) == [1.0, 9.0, 50.0]
+    assert list(lines["gaussian"].get_ydata()) == [1.0, 16.0]  # the finite ones
+    never = lines["gaussian: not learned in 600 epochs"]
+    assert list(never.get_xdata()) == [4.0] and list(never.get_ydata()) == [600]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    assert "depth 4 >600" in plots.description(fig)
+
+
+def test_curves_over_seeds_draws_the_mean_and_the_min_max_band():
+    c = np.array([[3.0, 2.0, 1.0], [1.0, 1.0, 1.0]])
+    fig = plots.curves_over_seeds({"a": c}, reference=2.5, reference_label="ref", logy=False)
+    ax = fig.axes[0]
+    mean = [ln for ln in ax.get_lines() if ln.get_label().startswith("a")][0]
+    np.testing.assert_allclose(mean.get_ydata(), [2.0, 1.5, 1.0])
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].max() == 3.0 and band[:, 1].min() == 1.0
+    assert any(ln.get_label() == "ref" for ln in ax.get_lines())
+    assert "mean of 2 seeds" in mean.get_label()
