@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from course_utils.figure_alt import describe, description, install_ipython_formatters
+from course_utils.figure_alt import describe, description, install_ipython_formatters, summarize
 from course_utils.theory import newman_lyapunov_exponents
 
 __all__ = [
@@ -95,7 +95,107 @@ def _fmt_num(x: float) -> str:
     """A number for a figure description: 3 significant digits, exponent when tiny or huge."""
     if not np.isfinite(x):
         return str(x)
-    return f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
+    text = f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if e else text  # 4e-05 -> 4e-5, 1.2e+04 -> 1.2e4
+
+
+# Figure descriptions (alt text): short, read off the plotted data, never raising.
+
+
+def _finite(values: Any) -> np.ndarray:
+    """The finite entries of ``values`` as a flat float array (empty for anything unusable)."""
+    try:
+        a = np.asarray(_to_numpy(values), dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return np.empty(0)
+    return a[np.isfinite(a)]
+
+
+def _plain(label: Any) -> str:
+    """A label without TeX markup, for reading aloud: ``"loss $L(w)$"`` -> ``"loss L(w)"``."""
+    return str(label).replace("$", "").replace("\\", "").strip()
+
+
+def _trend(values: Any) -> str:
+    """How a series goes, from its first to its last finite value: ``"falls from 1 to 4e-5"``,
+    ``"rises from ..."``, ``"stays near 1 (1 to 0.98)"``, with a peak or dip when one stands out."""
+    a = _finite(values)
+    if a.size == 0:
+        return "has no finite values"
+    first, last = float(a[0]), float(a[-1])
+    if a.size == 1:
+        return f"is {_fmt_num(first)}"
+    lo, hi = float(a.min()), float(a.max())
+    if hi - lo <= 0.2 * max(abs(lo), abs(hi)):  # every value within 20 % of the largest
+        if _fmt_num(first) == _fmt_num(last):
+            return f"stays at {_fmt_num(first)}"
+        return f"stays near {_fmt_num(first)} ({_fmt_num(first)} to {_fmt_num(last)})"
+    verb = "rises" if last > first else "falls" if last < first else "returns"
+    text = f"{verb} from {_fmt_num(first)} to {_fmt_num(last)}"
+    if hi - max(first, last) > 0.1 * (hi - lo):
+        text += f" (peak {_fmt_num(hi)})"
+    elif min(first, last) - lo > 0.1 * (hi - lo):
+        text += f" (low {_fmt_num(lo)})"
+    return text
+
+
+def _worst_factor(measured: Any, theory: Any) -> float:
+    """Largest ``max(m / t, t / m)`` over the points where both are finite and positive (NaN
+    when the series differ in length, or some paired value is not positive)."""
+    m = np.asarray(_to_numpy(measured), dtype=np.float64).ravel()
+    t = np.asarray(_to_numpy(theory), dtype=np.float64).ravel()
+    if m.shape != t.shape:
+        return float("nan")
+    ok = np.isfinite(m) & np.isfinite(t)
+    if not ok.any() or np.any(m[ok] <= 0) or np.any(t[ok] <= 0):
+        return float("nan")
+    return float(np.exp(np.max(np.abs(np.log(m[ok] / t[ok])))))
+
+
+def _factor_text(factor: float) -> str:
+    if not math.isfinite(factor):
+        return ""
+    if factor < 1.001:
+        return "within 0.1% of theory"
+    if factor < 2:
+        return f"within {(factor - 1) * 100:.2g}% of theory"
+    return f"within a factor {_fmt_num(factor)} of theory"
+
+
+def _agreement(measured: Any, theory: Any) -> str:
+    """How close a measured series is to its theory, point by point (same length)."""
+    text = _factor_text(_worst_factor(measured, theory))
+    if text:
+        return text
+    m = np.asarray(_to_numpy(measured), dtype=np.float64).ravel()
+    t = np.asarray(_to_numpy(theory), dtype=np.float64).ravel()
+    ok = np.isfinite(m) & np.isfinite(t) if m.shape == t.shape else np.zeros(0, bool)
+    if not ok.any():
+        return ""
+    return f"largest gap to theory {_fmt_num(float(np.max(np.abs(m[ok] - t[ok]))))}"
+
+
+def _join(parts: Sequence[str], budget: int = 300, sep: str = "; ") -> str:
+    """``parts`` joined by ``sep`` while they fit in ``budget`` characters, then "N more"."""
+    out: list[str] = []
+    used = 0
+    for i, part in enumerate(parts):
+        if out and used + len(sep) + len(part) > budget:
+            return sep.join(out) + f"{sep}{len(parts) - i} more"
+        out.append(part)
+        used += len(part) + (len(sep) if len(out) > 1 else 0)
+    return sep.join(out)
+
+
+def _describe_with(fig: Figure, make: Callable[[], str]) -> Figure:
+    """Attach ``make()`` as ``fig``'s description; if building it fails on odd data, fall back
+    to the summary read off the axes (a description must never break a figure)."""
+    try:
+        text = make()
+    except Exception:  # noqa: BLE001
+        text = summarize(fig)
+    return describe(fig, text)
 
 
 def _new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float], **kw: Any):
@@ -448,7 +548,25 @@ def std_by_depth(
     ax.set_title(title or f"{ylabel[0].upper()}{ylabel[1:]} by depth: measured vs theory")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        xs = _finite(depths if depths is not None else np.arange(1, max(map(len, series)) + 1))
+        parts = []
+        for m, t, name in zip(series, theory_series, names, strict=True):
+            part = f"{name or 'measured'} {_trend(m)}"
+            tf = _finite(t) if t is not None else np.empty(0)
+            if tf.size:
+                part += f" (theory ends at {_fmt_num(tf[-1])})"
+            parts.append(part)
+        span = f" {_fmt_num(xs.min())} to {_fmt_num(xs.max())}" if xs.size else ""
+        overlay = "; theory lines overlaid" if any(t is not None for t in theory_series) else ""
+        return (
+            f"{ax.get_title()}: markers show the {_plain(ylabel)}"
+            f"{' (log scale)' if logy else ''} against {_plain(xlabel)}{span}: "
+            f"{_join(parts)}{overlay}."
+        )
+
+    return _describe_with(fig, text)
 
 
 # --------------------------------------------------------------------------- heatmap
@@ -654,7 +772,27 @@ def loss_curves(
     ax.grid(True, alpha=0.3)
     if any(n is not None for n in names) or reference:
         ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        parts = [f"{name or 'the run'} {_trend(v)}" for v, name in zip(series, names, strict=True)]
+        finals = [(float(_finite(v)[-1]), str(name)) for v, name in zip(series, names, strict=True)
+                  if _finite(v).size]  # fmt: skip
+        best = ""
+        if len(series) > 1 and finals:
+            high = "acc" in metric.lower()
+            value, who = max(finals) if high else min(finals)
+            best = f"; {'highest' if high else 'lowest'} at the end: {who} ({_fmt_num(value)})"
+        refs = "".join(
+            f"; dotted line: {label} at {_fmt_num(float(value))}"
+            for label, value in (reference or {}).items()
+        )
+        return (
+            f"{ax.get_title()}: {_plain(ylabel or metric)}{' (log scale)' if logy else ''} "
+            f"against {_plain(xlabel)} (1 to {max(map(len, series))}) for {len(series)} "
+            f"run{'s' if len(series) > 1 else ''}: {_join(parts, 260)}{best}{refs}."
+        )
+
+    return _describe_with(fig, text)
 
 
 # --------------------------------------------------------------------------- decision boundaries
@@ -777,7 +915,24 @@ def decision_boundaries(
             ax.set_ylabel("$x_2$")
             ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(title or "Decision boundaries")
-    return fig
+
+    def text() -> str:
+        parts = []
+        for grid, name, acc in zip(grids, names, accs, strict=True):
+            cls, counts = np.unique(grid, return_counts=True)
+            if cls.size == 1:
+                regions = f"predicts class {int(cls[0])} everywhere"
+            else:
+                regions = "class " + ", ".join(
+                    f"{int(c)} on {n / grid.size:.0%}" for c, n in zip(cls, counts, strict=True)
+                ) + " of the area"
+            parts.append(f"{name or 'the model'}: accuracy {acc:.2f}, {regions}")
+        return (
+            f"{fig.get_suptitle()}: predicted class regions over the plane (x1, x2) with the "
+            f"{x.shape[0]} data points of {int(np.unique(y).size)} classes. {_join(parts)}."
+        )
+
+    return _describe_with(fig, text)
 
 
 # --------------------------------------------------------------------------- lecture 00: landscape
@@ -933,11 +1088,13 @@ def landscape_figure(
     w = np.linspace(w_range[0], w_range[1], 600)
     fig, axes = _new_figure(size=(7.5, 4.2))
     ax = axes[0, 0]
+    runs: list[tuple[str, float, int, float]] = []  # name, start, steps, end (for the description)
     ax.plot(w, landscape_loss(w), color="0.35", lw=2, label="loss $L(w)$", zorder=1)
     for i, (name, w0) in enumerate(starts.items()):
         path, n = gradient_descent_1d(landscape_grad, w0, lr=lr, tol=tol)
         c = _LINE_COLOURS[i % len(_LINE_COLOURS)]
         end = path[-1]
+        runs.append((str(name), float(w0), int(n), float(end)))
         ax.plot(
             path,
             landscape_loss(path),
@@ -974,7 +1131,25 @@ def landscape_figure(
     ax.set_title(title or "Gradient descent from three starting points")
     ax.legend(fontsize=8, loc="upper center")
     ax.grid(True, alpha=0.3)
-    return fig
+
+    def text() -> str:
+        lw = landscape_loss(w)
+        dips = np.flatnonzero((lw[1:-1] < lw[:-2]) & (lw[1:-1] < lw[2:])) + 1
+        minima = ", ".join(f"{w[i]:.2f}" for i in dips)
+        parts = [
+            f"{name} from w = {_fmt_num(w0)} to {end:.2f} in {n} steps "
+            f"(loss {_fmt_num(landscape_loss(end))})"
+            for name, w0, n, end in runs
+        ]
+        distinct = len({round(end, 1) for *_, end in runs})
+        return (
+            f"{ax.get_title()}: the loss L(w) against w from {_fmt_num(w[0])} to "
+            f"{_fmt_num(w[-1])}, with {dips.size} local minima (near w = {minima}), and each "
+            f"descent path as dots: {_join(parts, 240)}. {len(runs)} starts end in "
+            f"{distinct} different minim{'a' if distinct > 1 else 'um'}."
+        )
+
+    return _describe_with(fig, text)
 
 
 # --------------------------------------------------------------------------- lecture 00: families
@@ -1028,6 +1203,7 @@ def three_families(
         "orthogonal": init.orthogonal(shape, gen).astype(np.float64),
     }
     fig, axes = _new_figure(2, 3, size=(11.0, 6.0))
+    stats: list[tuple[str, float, float, float]] = []  # name, std, smallest, largest singular value
     a = math.sqrt(3.0 / n)
     sd = math.sqrt(1.0 / n)
     xs = np.linspace(-4 * sd, 4 * sd, 300)
@@ -1066,6 +1242,7 @@ def three_families(
         top.set_ylabel("density")
         top.legend(fontsize=7)
         sv = np.linalg.svd(w, compute_uv=False)
+        stats.append((name.split(" ")[0], float(w.std()), float(sv.min()), float(sv.max())))
         bottom.hist(
             sv,
             bins=max(bins // 2, 1),
@@ -1090,7 +1267,17 @@ def three_families(
         bottom.set_ylabel("density")
         bottom.legend(fontsize=7)
     fig.suptitle(title or f"Three families of initial weights ({n} x {n}, variance 1/n)")
-    return fig
+
+    def text() -> str:
+        stds = ", ".join(f"{name} {_fmt_num(s)}" for name, s, _, _ in stats)
+        svs = ", ".join(f"{name} {_fmt_num(lo)} to {_fmt_num(hi)}" for name, _, lo, hi in stats)
+        return (
+            f"{fig.get_suptitle()}. Top row: histograms of the weights with their densities; "
+            f"the stds match (target 1/sqrt(n) = {_fmt_num(sd)}): {stds}. Bottom row: the "
+            f"singular values, against the quarter-circle law on [0, 2]: {svs}."
+        )
+
+    return _describe_with(fig, text)
 
 
 # =========================================================================== lectures 00 and 06
@@ -1218,7 +1405,28 @@ def basins_figure(
     ax.set_ylabel("steps to converge")
     ax.set_title(title or "Basins of attraction: the start decides the minimum and the time")
     ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        parts = []
+        for k in range(mins.size):
+            sel = basin == k
+            if sel.any():
+                parts.append(
+                    f"w* = {mins[k]:.2f} from {int(sel.sum())} start{'s' if sel.sum() > 1 else ''} "
+                    f"in [{_fmt_num(starts[sel].min())}, {_fmt_num(starts[sel].max())}], "
+                    f"{_fmt_num(steps[sel].min())} to {_fmt_num(steps[sel].max())} steps"
+                )
+        ok = np.isfinite(steps)
+        slowest = ""
+        if ok.any():
+            i = int(np.argmax(np.where(ok, steps, -np.inf)))
+            slowest = f"; slowest: w0 = {_fmt_num(starts[i])}, {_fmt_num(steps[i])} steps"
+        return (
+            f"{ax.get_title()}: steps to converge (log scale) against the start w0 for "
+            f"{starts.size} starts, coloured by the minimum reached: {_join(parts, 260)}{slowest}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def qr_sign_fix_figure(raw: Any, fixed: Any, *, title: str | None = None) -> Figure:
@@ -1241,7 +1449,26 @@ def qr_sign_fix_figure(raw: Any, fixed: Any, *, title: str | None = None) -> Fig
     ax.set_ylabel("density")
     ax.set_title(title or "The sign fix makes QR sample the uniform (Haar) law")
     ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        parts = []
+        for label, v in (("without the sign fix", raw), ("with it", fixed)):
+            v = _finite(v)
+            dens = np.histogram(v, bins=bins, density=True)[0] if v.size else np.empty(0)
+            if dens.size and np.all(np.isfinite(dens)):
+                parts.append(
+                    f"{label} the mean is {_fmt_num(v.mean())} and the density per bin "
+                    f"{_fmt_num(dens.min())} to {_fmt_num(dens.max())}"
+                )
+            else:
+                parts.append(f"{label} there are no values in [-1, 1]")
+        return (
+            f"{ax.get_title()}: density histograms of Q11 of random 3x3 orthogonal matrices "
+            f"({raw.size} and {fixed.size} samples) against the Haar density, flat at 0.5: "
+            + "; ".join(parts) + "."
+        )
+
+    return _describe_with(fig, text)
 
 
 def spectrum_figure(
@@ -1291,7 +1518,32 @@ def spectrum_figure(
     ax2.set_ylabel("log10 $s_k$")
     ax2.set_title(title or "Sorted spectrum vs Lyapunov theory")
     ax2.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        def dec(x: float) -> str:
+            return f"{round(float(x), 1) + 0.0:.1f}"  # no "-0.0"
+
+        def span(values: Any) -> str:
+            v = _finite(values)
+            v = np.log10(v[v > 0])
+            return f"{dec(v.min())} to {dec(v.max())}" if v.size else "nothing positive"
+
+        lg = _finite(s_gauss)
+        lg = np.log10(lg[lg > 0])
+        decades = f" ({lg.max() - lg.min():.1f} decades)" if lg.size else ""
+        below = ""
+        if floor is not None and np.isfinite(floor) and floor > 0:
+            below = (f"; {int(np.sum(s_gauss < floor))} of {n} lie below the float64 rounding "
+                     f"floor 10^{math.log10(floor):.1f}")  # fmt: skip
+        t = _finite(theory)
+        return (
+            f"{ax1.get_title()}; right: {ax2.get_title()}. The Gaussian product's log10 singular "
+            f"values span {span(s_gauss)}{decades}, Newman's theory "
+            f"{dec(t.min())} to {dec(t.max())}; the orthogonal product's span {span(s_orth)}"
+            f"{below}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def norm_ratio_figure(
@@ -1335,7 +1587,22 @@ def norm_ratio_figure(
     ax.set_ylabel("$\\|x W_1 \\cdots W_l\\|^2 / \\|x\\|^2$")
     ax.set_title(title or f"Norm of a signal through {depth} linear layers")
     ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        last = _finite(g[-1])
+        median = math.exp(depth * step_mean)
+        band = [math.exp(depth * step_mean + s * math.sqrt(depth * step_var)) for s in (-2, 2)]
+        inside = int(np.sum((last >= band[0]) & (last <= band[1])))
+        return (
+            f"{ax.get_title()}: squared-norm ratio (log scale) against layer 1 to {depth} for "
+            f"{samples} Gaussian networks; at layer {depth} they range from "
+            f"{_fmt_num(last.min())} to {_fmt_num(last.max())} (median "
+            f"{_fmt_num(np.median(last))}), the log-normal theory's median is {_fmt_num(median)} "
+            f"with +-2 sd band {_fmt_num(band[0])} to {_fmt_num(band[1])} ({inside} of "
+            f"{last.size} inside); the orthogonal network {_trend(o)}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def recurrence_figure(
@@ -1358,9 +1625,11 @@ def recurrence_figure(
     ax1, ax2 = axes[0]
     colours = {name: color([1, 0, 2, 3][i % 4]) for i, name in enumerate(matrices)}
     n = None
+    radii: dict[str, float] = {}  # largest |eigenvalue| per matrix (for the description)
     for name, w in matrices.items():
         ev = np.linalg.eigvals(np.asarray(w, dtype=np.float64))
         n = len(ev)
+        radii[name] = float(np.max(np.abs(ev))) if ev.size else float("nan")
         ax1.scatter(ev.real, ev.imag, s=8, color=colours[name], label=name)
     t = np.linspace(0, 2 * np.pi, 200)
     ax1.plot(np.cos(t), np.sin(t), color="black", lw=1, label="unit circle (circular law edge)")
@@ -1379,7 +1648,22 @@ def recurrence_figure(
     ax2.set_ylabel("$\\|h_0 W^t\\| / \\|h_0\\|$")
     ax2.set_title(title or f"A linear recurrence over {steps} steps")
     ax2.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        parts = []
+        for name in dict.fromkeys([*matrices, *norms]):
+            part = f"{name}:"
+            if name in radii:
+                part += f" largest |eigenvalue| {_fmt_num(radii[name])}"
+            if name in norms:
+                part += f"{',' if name in radii else ''} norm {_trend(norms[name])}"
+            parts.append(part)
+        return (
+            f"{ax1.get_title()}, against the unit circle; right: {ax2.get_title()}, the norm "
+            f"ratio on a log scale. {_join(parts)}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def truncated_normal_figure(
@@ -1411,7 +1695,19 @@ def truncated_normal_figure(
     ax.set_ylabel("density")
     ax.set_title(title or f"Truncated normals with fan_in = {fan_in}")
     ax.legend(fontsize=7)
-    return fig
+
+    def text() -> str:
+        parts = []
+        for label, v in (("corrected (Keras / JAX)", a), ("uncorrected (torch)", b)):
+            v = _finite(v)
+            std = float(v.std()) if v.size else float("nan")
+            parts.append(f"{label} std {_fmt_num(std)}, {_fmt_num(std / sd)} of the target")
+        return (
+            f"{ax.get_title()}: density histograms of two truncated-normal samples against the "
+            f"target N(0, 1/fan_in), std {_fmt_num(sd)}: " + "; ".join(parts) + "."
+        )
+
+    return _describe_with(fig, text)
 
 
 __all__ += ["curves_over_seeds", "learning_time_figure"]
@@ -1614,7 +1910,25 @@ def std_by_depth_panels(
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
     if title:
         fig.suptitle(title)
-    return fig
+
+    def text() -> str:
+        parts = []
+        for name, (measured, theory) in panels.items():
+            series = [f"{key} {_trend(measured[key])}" for key in keys]
+            worst = [_worst_factor(measured[key], theory[key]) for key in keys
+                     if theory.get(key) is not None]  # fmt: skip
+            fit = ""
+            if worst and all(math.isfinite(f) for f in worst):
+                fit = f" (measured {_factor_text(max(worst))} at every layer)"
+            parts.append(f"{name}: " + ", ".join(series) + fit)
+        head = title or f"{ylabel[0].upper()}{ylabel[1:]} by depth"
+        return (
+            f"{head}: {_plain(ylabel)}{' (log scale)' if logy else ''} against {_plain(xlabel)} "
+            f"in {n} panel{'s' if n > 1 else ''}, markers measured, lines theory. "
+            f"{_join(parts, 320)}."
+        )
+
+    return _describe_with(fig, text)
 
 
 # --------------------------------------------------------------------------- lectures 03 and 05
@@ -1751,7 +2065,33 @@ def measured_vs_theory(
         )
         fig.legend(handles=handles, loc="outside right center", fontsize=8)
         fig.suptitle(title or "Measured vs theory")
-    return fig
+
+    def text() -> str:
+        parts = []
+        for ylabel, series in panels.items():
+            items = []
+            for key in keys:
+                m, t = _pair(series[key], f"panels[{ylabel!r}][{key!r}]")
+                item = f"{key} {_trend(m)}" if m is not None else f"{key} theory {_trend(t)}"
+                if m is not None and logx and logy:
+                    ok = np.isfinite(m) & (m > 0) & (xv > 0)
+                    if ok.sum() >= 2:
+                        slope = np.polyfit(np.log(xv[ok]), np.log(m[ok]), 1)[0]
+                        item += f", log-log slope {slope:.2f}"
+                if m is not None and t is not None and theory_x is None:
+                    fit = _agreement(m, t)
+                    item += f", {fit}" if fit else ""
+                items.append(item)
+            parts.append((f"{_plain(ylabel)}: " if n > 1 else "") + ", ".join(items))
+        head = fig.get_suptitle() if n > 1 else axes[0, 0].get_title()
+        scales = " (log-log axes)" if logx and logy else " (log x)" if logx else (
+            " (log y)" if logy else "")
+        return (
+            f"{head}: markers measured, lines theory, against {_plain(xlabel)} from "
+            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}{scales}. {_join(parts, 320)}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def sample_histograms(
@@ -1811,7 +2151,27 @@ def sample_histograms(
     ax.set_ylabel("density")
     ax.set_title(title or "Samples and their densities")
     ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        parts = []
+        for label, values in samples.items():
+            v = _finite(values)
+            if not v.size:
+                parts.append(f"{label}: no finite values")
+                continue
+            parts.append(
+                f"{label}: {v.size} values, mean {_fmt_num(v.mean())}, std {_fmt_num(v.std())}, "
+                f"from {_fmt_num(v.min())} to {_fmt_num(v.max())}"
+            )
+        lines = [f"{label} (peak {_fmt_num(_finite(pair[1]).max())})"
+                 for label, pair in (densities or {}).items() if _finite(pair[1]).size]  # fmt: skip
+        overlay = "; lines: " + ", ".join(lines) if lines else ""
+        return (
+            f"{ax.get_title()}: density histograms of the {_plain(xlabel)}. "
+            f"{_join(parts, 280)}{overlay}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def function_curves(
@@ -1874,7 +2234,20 @@ def function_curves(
     ax.set_title(title or f"{ylabel} against {xlabel}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    return fig
+
+    def text() -> str:
+        parts = [f"{label} {_trend(y)}" for label, y in curves.items()]
+        for label, (px, py) in (points or {}).items():
+            pairs = zip(_finite(px), _finite(py), strict=False)
+            xy = [f"({_fmt_num(a)}, {_fmt_num(b)})" for a, b in pairs][:4]
+            parts.append(f"marked: {label} at " + ", ".join(xy))
+        shown = f"; y shown from {_fmt_num(ylim[0])} to {_fmt_num(ylim[1])}" if ylim else ""
+        return (
+            f"{ax.get_title()}: {_plain(ylabel)} against {_plain(xlabel)} from "
+            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}: {_join(parts)}{shown}."
+        )
+
+    return _describe_with(fig, text)
 
 
 def ratio_bars(
@@ -1917,7 +2290,21 @@ def ratio_bars(
     ax.set_xlabel("case")
     ax.set_ylabel(ylabel)
     ax.set_title(title or ylabel)
-    return fig
+
+    def text() -> str:
+        bars = _join([f"{label} {_fmt_num(h)}" for label, h in zip(values, heights, strict=True)],
+                     sep=", ")  # fmt: skip
+        ref = ""
+        if reference is not None and math.isfinite(float(reference)):
+            r = float(reference)
+            ref = f"; dashed line: {reference_label} at {_fmt_num(r)}"
+            gaps = [abs(h - r) if math.isfinite(h) else -1.0 for h in heights]
+            if r != 0 and max(gaps) >= 0:
+                i = int(np.argmax(gaps))
+                ref += f"; farthest from it: {list(values)[i]}, {_fmt_num(heights[i] / r)} times it"
+        return f"{ax.get_title()}: one bar per case of {_plain(ylabel)}: {bars}{ref}."
+
+    return _describe_with(fig, text)
 
 
 # --------------------------------------------------------------------------- lecture 02: training runs
@@ -2110,5 +2497,8 @@ def series_vs_theory(
     if dashed:
         handles.append(Line2D([], [], color="grey", lw=1.5, ls="--", label=dashed_label))
     ax.legend(handles=handles, fontsize=8)
-    describe(fig, f"{title}. Markers: measured {ylabel}; lines: theory. {summary}".strip())
+    if not summary:
+        summary = _join([f"{key} {_trend(values)}" for key, values in measured.items()]) + "."
+    head = f"{title}. " if title else ""
+    describe(fig, f"{head}Markers: measured {ylabel}; lines: theory. {summary}".strip())
     return fig
