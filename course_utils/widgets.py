@@ -55,6 +55,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from course_utils import network, theory
 from course_utils.activations import get_activation
+from course_utils.figure_alt import describe
 from course_utils.initializers import INITIALIZERS, variance_scaling
 from course_utils.plots import PALETTE
 
@@ -70,6 +71,7 @@ __all__ = [
     "explorer",
     "explorer_average",
     "explorer_data",
+    "explorer_description",
     "explorer_figure",
     "figure_png",
     "layer_widths",
@@ -777,6 +779,44 @@ def _widths_text(widths: list[int]) -> str:
     return f"{len(widths) - 1} layers, widths {widths[0]}-{widths[1]}-...-{widths[-2]}-{widths[-1]}"
 
 
+def _g(x: float) -> str:
+    return f"{x:.2g}" if math.isfinite(x) else "undefined"
+
+
+def explorer_description(data: dict[str, Any]) -> str:
+    """A text alternative for :func:`explorer_figure`, written from the data it draws.
+
+    Examples
+    --------
+    >>> explorer_description(explorer_data(depth=2, width=16, batch=8))[:40]
+    'Init lab: 2 layers x 16 units, tanh, glo'
+    """
+    st = data["settings"]
+    widths = data.get("widths") or [st["width"]] * (len(data["layers"]) + 1)
+    last = len(data["layers"])
+    act, grad = data["act_std"], data["grad_std"]
+    t_act, t_grad = data["theory_act_std"], data["theory_grad_std"]
+    sv = np.asarray(data["jac_sv"], dtype=float)
+    pos = sv[sv > (sv.max() * 1e-6 if sv.size and sv.max() > 0 else 0)]
+    decades = math.log10(pos.max() / pos.min()) if pos.size else math.nan
+    rms = math.sqrt(float(np.mean(sv**2))) if sv.size else math.nan
+    text = (
+        f"Init lab: {_widths_text(list(widths))}, {st['activation']}, {st['scheme']}"
+        f" x {st['scale']:g}. Histograms of activations and gradients of layers 1 to {last}"
+        f" ({'one x-range per row' if st.get('hist') != 'per_layer' else 'each panel zoomed'})."
+        f" Activation std from {_g(act[0])} at layer 1 to {_g(act[-1])} at layer {last}"
+        f" (theory {_g(t_act[0])} to {_g(t_act[-1])}); gradient std {_g(grad[0])} at layer 1"
+        f" and {_g(grad[-1])} at layer {last} (theory {_g(t_grad[0])} and {_g(t_grad[-1])})."
+        f" Jacobian singular values span {decades:.1f} decades, RMS {_g(rms)}"
+        f" (theory {_g(data['jac_rms_theory'])})."
+    )
+    for key, name in (("saturated", "saturated"), ("dead", "dead units")):
+        v = np.asarray(data[key], dtype=float)
+        if not np.all(np.isnan(v)):
+            text += f" Largest {name} fraction {np.nanmax(v):.0%}."
+    return text
+
+
 def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int = 100) -> Figure:
     """Draw :func:`explorer_data`'s output; with ``fig`` (an earlier result), update it in place.
 
@@ -893,7 +933,7 @@ def explorer_figure(data: dict[str, Any], *, fig: Figure | None = None, dpi: int
         f"{_widths_text(list(widths))}, {st['activation']}, {st['scheme']}{mode} x {st['scale']:g},"
         f" batch {st['batch']}, seed {st['seed']}"
     )
-    return fig
+    return describe(fig, explorer_description(data))
 
 
 def explorer_average(seeds: int = 10, **settings: Any) -> dict[str, Any]:
@@ -969,7 +1009,15 @@ def spectra_figure(runs: dict[str, dict[str, Any]], *, title: str | None = None)
     ax.legend(fontsize=8, title="dotted: theory RMS", title_fontsize=8)
     ax.set_title(title or "Jacobian spectra", fontsize=10)
     fig.subplots_adjust(left=0.11, right=0.98, top=0.9, bottom=0.13)
-    return fig
+    parts = []
+    for label, d in runs.items():
+        sv = np.asarray(d["jac_sv"], dtype=float)
+        pos = sv[sv >= sv.max() * 1e-6] if sv.size and sv.max() > 0 else sv[:0]
+        span = math.log10(pos.max() / pos.min()) if pos.size else math.nan
+        parts.append(f"{label}: {span:.1f} decades, RMS {_g(math.sqrt(float(np.mean(sv**2))))}"
+                     f" (theory {_g(d['jac_rms_theory'])})")  # fmt: skip
+    text = f"{ax.get_title()}. Sorted singular values on a log axis. " + "; ".join(parts) + "."
+    return describe(fig, text)
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -1328,7 +1376,17 @@ def training_figure(data: dict[str, Any] | list[dict[str, Any]], *, dpi: int = 1
         " black lines: each seed's boundary",
         fontsize=10,
     )
-    return fig
+    parts = []
+    for i, name in enumerate(schemes):
+        m = data["loss_mean"][i]
+        acc = data["test_accuracy"][i]
+        parts.append(f"{name}: mean loss {_g(m[0])} at epoch 1 and {_g(m[-1])} at epoch {len(m)},"
+                     f" test accuracy {np.mean(acc):.2f} (lowest seed {np.min(acc):.2f})")  # fmt: skip
+    text = (
+        f"Training on {st['dataset']}, {st['depth']} hidden layers x {st['width']}"
+        f" {st['activation']}, {st['seeds']} seeds per scheme. " + "; ".join(parts) + "."
+    )
+    return describe(fig, text)
 
 
 # ------------------------------------------------------------------------------- the widget
@@ -1356,6 +1414,7 @@ def explorer(**settings: Any) -> Any:
     ``training_image``, ``training_status`` and ``figure`` (the matplotlib figure kept across
     updates).
     """
+    import html
     import time
 
     import ipywidgets as w
@@ -1412,7 +1471,8 @@ def explorer(**settings: Any) -> Any:
         ms = 1e3 * (time.perf_counter() - t0)
         status.value = (
             f"last layer: activation std {data['act_std'][-1]:.3g}, gradient std at layer 1"
-            f" {data['grad_std'][0]:.3g} &nbsp;({ms:.0f} ms)"
+            f" {data['grad_std'][0]:.3g} &nbsp;({ms:.0f} ms)<details><summary>figure"
+            f" description</summary>{html.escape(explorer_description(data))}</details>"
         )
 
     for c in controls.values():

@@ -539,3 +539,17 @@ def test_spectra_figure_draws_one_curve_and_one_theory_line_per_run():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(runs)
     with pytest.raises(ValueError, match="runs"):
         widgets.spectra_figure({})
+
+
+def test_figures_carry_a_description_written_from_their_data():
+    from course_utils.figure_alt import description
+
+    d = explorer_data(depth=4, width=32, batch=32, activation="relu", scheme="he_normal")
+    text = description(explorer_figure(d))
+    assert f"{d['act_std'][-1]:.2g}" in text and "dead units" in text and "decades" in text
+    fig = explorer_figure(d)
+    z = explorer_data(depth=4, width=32, batch=32, scheme="zeros")
+    assert "zeros" in description(explorer_figure(z, fig=fig))  # updated in place too
+    t = training_data(epochs=3, grid=3, seeds=2)
+    assert "he_normal: mean loss" in description(training_figure(t))
+    assert "decades" in description(widgets.spectra_figure({"x": d}))
