@@ -455,10 +455,12 @@ class TinyGPT(nn.Module):
 def gpt2_init_(
     model: TinyGPT, generator: torch.Generator, *, std: float = 0.02, scale_residual: bool = True
 ) -> TinyGPT:
-    """GPT-2's initialization (Radford et al. 2019, as in the released code): every Linear and
+    """GPT-2's initialization (Radford et al. 2019): every Linear and
     Embedding weight ``N(0, std^2)``, biases 0, LayerNorms (1, 0), and the two residual output
     projections of each block (``attn_c_proj``, ``mlp_c_proj``) ``N(0, std^2 / (2 n_layer))``
-    when ``scale_residual``. Draws come from ``generator`` in module order."""
+    when ``scale_residual`` (the paper scales the N residual layers by 1/sqrt(N), two per block;
+    Hugging Face's GPT2 and nanoGPT write it as 1/sqrt(2 n_layer)). Draws come from ``generator``
+    in module order."""
     std = _real("std", std, nonneg=True)
     with torch.no_grad():
         for name, mod in model.named_modules():
