@@ -299,6 +299,8 @@ class ModeInitializerCheck(QuestionCheck):
                 kwargs={"mode": "fan_out"},
             ),
         }
+        #: the default-mode check, where tools that inspect a question's statistics look
+        self.inner = self.by_mode["fan_in"]
 
     def calls(self, rng: np.random.Generator | None) -> list[Call]:
         out = []
