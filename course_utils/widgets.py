@@ -495,6 +495,10 @@ def explorer_data(**settings: Any) -> dict[str, Any]:
     ``numpy.random.default_rng(seed)``: the weights, then ``x``, then ``dL/da_L`` (LSUV rescales
     on ``x`` after it is drawn). Equal settings give equal arrays.
 
+    Cost: the forward and backward passes are ``2 L`` products of a ``(batch, n)`` by an
+    ``(n, n)`` matrix; the spectrum adds ``L`` products of ``(n, n)`` matrices and one SVD, as
+    much again at ``batch = n`` (at the widest settings, 50 layers of 1024, a few seconds).
+
     Returns
     -------
     dict
