@@ -228,3 +228,14 @@ def test_references_are_the_library_functions():
 )
 def test_handing_in_the_library_reference_earns_nothing(qid, answer):
     assert run_checks(qid, answer).points == 0
+
+
+def test_the_value_error_must_name_the_argument():
+    def anonymous_error(depth, growth):
+        if growth < 1:
+            raise ValueError("impossible")
+        return math.sqrt(growth ** (2 / depth) - 1)
+
+    result = run_checks("flat_branch_scale", anonymous_error)
+    assert 0 < result.points < result.max_points
+    assert "does not name" in result.message

@@ -70,6 +70,7 @@ class PredictionCheck(QuestionCheck):
         mistakes: Sequence[Mistake] = (),
         hint: str,
         rtol: float = 1e-6,
+        raises_names: str = "",
     ) -> None:
         self.reference = reference
         self.visible = list(visible)
@@ -77,6 +78,7 @@ class PredictionCheck(QuestionCheck):
         self.mistakes = list(mistakes)
         self.hint = hint
         self.rtol = rtol
+        self.raises_names = raises_names
 
     def calls(self, rng: np.random.Generator | None) -> list[Call]:
         return list(self.visible) if rng is None else list(self.hidden(rng))
@@ -140,6 +142,14 @@ class PredictionCheck(QuestionCheck):
                     "raises ValueError",
                     False,
                     f"{call.describe(name)} raised {out.error[:80]}, expected a ValueError",
+                    weight=0.5,
+                )
+            if self.raises_names and self.raises_names not in out.error:
+                return CheckResult(
+                    "raises ValueError",
+                    False,
+                    f"{call.describe(name)} raised a ValueError whose message does not name the "
+                    f"argument {self.raises_names!r}",
                     weight=0.5,
                 )
         return CheckResult(
@@ -279,6 +289,7 @@ question(
         ],
         hint="set the plain-branch prediction after L blocks equal to the target and solve for "
         "beta (lecture 08, section 1)",
+        raises_names="growth",
     ),
     forbidden=("course_utils.modern.flat_branch_scale",),
 )
