@@ -38,6 +38,7 @@ from pathlib import Path
 UNAVAILABLE = "not available while grading"
 SANDBOX_UID = 61000  # + job slot: each concurrent sandbox has its own unprivileged uid
 HOME = "/home/student"
+TMP_BYTES = 512 * 2**20  # the sandbox's /tmp lives in memory: capped
 FIX = (
     "the grader runs every submission in a bubblewrap sandbox, and none is available here: "
     "install it with `sudo apt-get install bubblewrap` (Debian/Ubuntu; `make sandbox` does it) "
@@ -296,7 +297,8 @@ def _root_args() -> list[str]:
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     return args
 
 
