@@ -176,13 +176,13 @@ def _agreement(measured: Any, theory: Any) -> str:
     return f"largest gap to theory {_fmt_num(float(np.max(np.abs(m[ok] - t[ok]))))}"
 
 
-def _join(parts: Sequence[str], budget: int = 300, sep: str = "; ") -> str:
+def _join(parts: Sequence[str], budget: int = 300, sep: str = "; ", noun: str = "") -> str:
     """``parts`` joined by ``sep`` while they fit in ``budget`` characters, then "N more"."""
     out: list[str] = []
     used = 0
     for i, part in enumerate(parts):
         if out and used + len(sep) + len(part) > budget:
-            return sep.join(out) + f"{sep}{len(parts) - i} more"
+            return sep.join(out) + f"{sep}{len(parts) - i} more" + (f" {noun}" if noun else "")
         out.append(part)
         used += len(part) + (len(sep) if len(out) > 1 else 0)
     return sep.join(out)
@@ -563,7 +563,7 @@ def std_by_depth(
         return (
             f"{ax.get_title()}: markers show the {_plain(ylabel)}"
             f"{' (log scale)' if logy else ''} against {_plain(xlabel)}{span}: "
-            f"{_join(parts)}{overlay}."
+            f"{_join(parts, noun='series')}{overlay}."
         )
 
     return _describe_with(fig, text)
@@ -789,7 +789,7 @@ def loss_curves(
         return (
             f"{ax.get_title()}: {_plain(ylabel or metric)}{' (log scale)' if logy else ''} "
             f"against {_plain(xlabel)} (1 to {max(map(len, series))}) for {len(series)} "
-            f"run{'s' if len(series) > 1 else ''}: {_join(parts, 260)}{best}{refs}."
+            f"run{'s' if len(series) > 1 else ''}: {_join(parts, 260, noun='runs')}{best}{refs}."
         )
 
     return _describe_with(fig, text)
@@ -929,7 +929,7 @@ def decision_boundaries(
             parts.append(f"{name or 'the model'}: accuracy {acc:.2f}, {regions}")
         return (
             f"{fig.get_suptitle()}: predicted class regions over the plane (x1, x2) with the "
-            f"{x.shape[0]} data points of {int(np.unique(y).size)} classes. {_join(parts)}."
+            f"{x.shape[0]} data points of {int(np.unique(y).size)} classes. {_join(parts, noun='models')}."
         )
 
     return _describe_with(fig, text)
@@ -1145,7 +1145,7 @@ def landscape_figure(
         return (
             f"{ax.get_title()}: the loss L(w) against w from {_fmt_num(w[0])} to "
             f"{_fmt_num(w[-1])}, with {dips.size} local minima (near w = {minima}), and each "
-            f"descent path as dots: {_join(parts, 240)}. {len(runs)} starts end in "
+            f"descent path as dots: {_join(parts, 240, noun='starts')}. {len(runs)} starts end in "
             f"{distinct} different minim{'a' if distinct > 1 else 'um'}."
         )
 
@@ -1410,10 +1410,13 @@ def basins_figure(
         parts = []
         for k in range(mins.size):
             sel = basin == k
-            if sel.any():
+            if sel.sum() == 1:
+                parts.append(f"w* = {mins[k]:.2f} from 1 start at {_fmt_num(starts[sel][0])}, "
+                             f"{_fmt_num(steps[sel][0])} steps")  # fmt: skip
+            elif sel.any():
                 parts.append(
-                    f"w* = {mins[k]:.2f} from {int(sel.sum())} start{'s' if sel.sum() > 1 else ''} "
-                    f"in [{_fmt_num(starts[sel].min())}, {_fmt_num(starts[sel].max())}], "
+                    f"w* = {mins[k]:.2f} from {int(sel.sum())} starts in "
+                    f"[{_fmt_num(starts[sel].min())}, {_fmt_num(starts[sel].max())}], "
                     f"{_fmt_num(steps[sel].min())} to {_fmt_num(steps[sel].max())} steps"
                 )
         ok = np.isfinite(steps)
@@ -1423,7 +1426,7 @@ def basins_figure(
             slowest = f"; slowest: w0 = {_fmt_num(starts[i])}, {_fmt_num(steps[i])} steps"
         return (
             f"{ax.get_title()}: steps to converge (log scale) against the start w0 for "
-            f"{starts.size} starts, coloured by the minimum reached: {_join(parts, 260)}{slowest}."
+            f"{starts.size} starts, coloured by the minimum reached: {_join(parts, 260, noun='minima')}{slowest}."
         )
 
     return _describe_with(fig, text)
@@ -1660,7 +1663,7 @@ def recurrence_figure(
             parts.append(part)
         return (
             f"{ax1.get_title()}, against the unit circle; right: {ax2.get_title()}, the norm "
-            f"ratio on a log scale. {_join(parts)}."
+            f"ratio on a log scale. {_join(parts, noun='matrices')}."
         )
 
     return _describe_with(fig, text)
@@ -1925,7 +1928,7 @@ def std_by_depth_panels(
         return (
             f"{head}: {_plain(ylabel)}{' (log scale)' if logy else ''} against {_plain(xlabel)} "
             f"in {n} panel{'s' if n > 1 else ''}, markers measured, lines theory. "
-            f"{_join(parts, 320)}."
+            f"{_join(parts, 320, noun='panels')}."
         )
 
     return _describe_with(fig, text)
@@ -2088,7 +2091,7 @@ def measured_vs_theory(
             " (log y)" if logy else "")
         return (
             f"{head}: markers measured, lines theory, against {_plain(xlabel)} from "
-            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}{scales}. {_join(parts, 320)}."
+            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}{scales}. {_join(parts, 320, noun='panels')}."
         )
 
     return _describe_with(fig, text)
@@ -2168,7 +2171,7 @@ def sample_histograms(
         overlay = "; lines: " + ", ".join(lines) if lines else ""
         return (
             f"{ax.get_title()}: density histograms of the {_plain(xlabel)}. "
-            f"{_join(parts, 280)}{overlay}."
+            f"{_join(parts, 280, noun='samples')}{overlay}."
         )
 
     return _describe_with(fig, text)
@@ -2244,7 +2247,7 @@ def function_curves(
         shown = f"; y shown from {_fmt_num(ylim[0])} to {_fmt_num(ylim[1])}" if ylim else ""
         return (
             f"{ax.get_title()}: {_plain(ylabel)} against {_plain(xlabel)} from "
-            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}: {_join(parts)}{shown}."
+            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}: {_join(parts, noun='curves or point sets')}{shown}."
         )
 
     return _describe_with(fig, text)
@@ -2293,7 +2296,7 @@ def ratio_bars(
 
     def text() -> str:
         bars = _join([f"{label} {_fmt_num(h)}" for label, h in zip(values, heights, strict=True)],
-                     sep=", ")  # fmt: skip
+                     sep=", ", noun="bars")  # fmt: skip
         ref = ""
         if reference is not None and math.isfinite(float(reference)):
             r = float(reference)
@@ -2498,7 +2501,7 @@ def series_vs_theory(
         handles.append(Line2D([], [], color="grey", lw=1.5, ls="--", label=dashed_label))
     ax.legend(handles=handles, fontsize=8)
     if not summary:
-        summary = _join([f"{key} {_trend(values)}" for key, values in measured.items()]) + "."
+        summary = _join([f"{key} {_trend(values)}" for key, values in measured.items()], noun="series") + "."
     head = f"{title}. " if title else ""
     describe(fig, f"{head}Markers: measured {ylabel}; lines: theory. {summary}".strip())
     return fig
