@@ -212,7 +212,9 @@ def test_messages_never_print_the_expected_value(qid, answer):
 
 
 def test_references_are_the_library_functions():
-    assert get_question("flat_branch_scale").check.reference is modern.flat_branch_scale
+    assert get_question("flat_branch_scale").check.reference(30, 2.0) == modern.flat_branch_scale(
+        30, 2.0
+    )
     assert modern.residual_std(30, modern.flat_branch_scale(30, 2.0)) == pytest.approx(2.0)
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from course_utils import modern
 from course_utils.grading.checks import (
     NO_OUTPUT,
     Call,
@@ -28,6 +27,24 @@ from course_utils.grading.registry import question
 EXERCISE = "07_modern"
 
 Mistake = tuple[str, Callable[..., float]]
+
+
+def _modern():
+    """``course_utils.modern``, imported on first use: it imports torch, which every other
+    exercise's ``check()`` (the registry loads all question modules) should not pay for."""
+    from course_utils import modern
+
+    return modern
+
+
+def _reference(name: str) -> Callable[..., float]:
+    """The library's ``course_utils.modern.<name>``, looked up when called."""
+
+    def reference(*args, **kwargs):
+        return getattr(_modern(), name)(*args, **kwargs)
+
+    reference.__name__ = reference.__qualname__ = name
+    return reference
 
 
 def _main(result: CheckResult) -> CheckResult:
@@ -159,7 +176,7 @@ class PredictionCheck(QuestionCheck):
 
 # ------------------------------------------------------------------------------ Q1 residual_std
 def _residual_std_ref(depth, branch_scale, *, norm=False, std0=1.0):
-    return modern.residual_std(depth, branch_scale, norm=norm, std0=std0)
+    return _modern().residual_std(depth, branch_scale, norm=norm, std0=std0)
 
 
 def _plain_or_norm(depth, beta, norm, std0, plain, normed):
@@ -264,7 +281,7 @@ question(
     points=3,
     title="branch scale for an exact std growth over L plain residual blocks",
     check=PredictionCheck(
-        modern.flat_branch_scale,
+        _reference("flat_branch_scale"),
         visible=[
             Call((50, 2.0), group="values"),
             Call((10, 1.5), group="values"),
@@ -313,7 +330,7 @@ question(
     points=2,
     title="variance of an attention logit for given widths and projection stds",
     check=PredictionCheck(
-        modern.attention_logit_variance,
+        _reference("attention_logit_variance"),
         visible=[
             Call((64, 64, 0.125, 0.125), {"scaled": False}, group="values"),
             Call((768, 64, 0.02, 0.02), {"scaled": True}, group="values"),
@@ -382,7 +399,7 @@ class StreamCheck(QuestionCheck):
             return [_main(CheckResult("values", False, NO_OUTPUT))]
         for i, (call, out) in enumerate(zip(calls, outcomes, strict=True)):
             x, w1, w2, beta = call.args
-            want = modern.stream_stds(x, w1, w2, beta)
+            want = _modern().stream_stds(x, w1, w2, beta)
             got = out.value
             try:
                 got = np.asarray(got, dtype=float)
@@ -441,7 +458,7 @@ question(
     points=2,
     title="(stretch) variance added by a pre-LN MLP branch with GELU",
     check=PredictionCheck(
-        modern.mlp_branch_variance,
+        _reference("mlp_branch_variance"),
         visible=[
             Call((64, 0.02, 0.02), group="values"),
             Call((64, 0.125, 0.01), group="values"),
@@ -461,13 +478,16 @@ question(
             ),
             (
                 "the 4 d_model hidden units counted as d_model",
-                lambda d, s, p: d * p**2 * modern.gelu_second_moment(d * s**2),
+                lambda d, s, p: d * p**2 * _modern().gelu_second_moment(d * s**2),
             ),
             (
                 "Var(GELU(h)) in place of E[GELU(h)^2]: the next layer's zero-mean weights see "
                 "the second moment",
                 lambda d, s, p: (
-                    4 * d * p**2 * (modern.gelu_second_moment(d * s**2) - _gelu_mean(d * s**2) ** 2)
+                    4
+                    * d
+                    * p**2
+                    * (_modern().gelu_second_moment(d * s**2) - _gelu_mean(d * s**2) ** 2)
                 ),
             ),
         ],
