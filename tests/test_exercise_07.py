@@ -241,3 +241,19 @@ def test_the_value_error_must_name_the_argument():
     result = run_checks("flat_branch_scale", anonymous_error)
     assert 0 < result.points < result.max_points
     assert "does not name" in result.message
+
+
+def test_question_module_loads_without_torch():
+    """The registry imports every question module for any check(): exercise 07's must not
+    pull in torch (course_utils.modern does; the questions import it only when checked)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nsys.modules['torch'] = None\n"
+        "from course_utils.grading.registry import load_errors, questions_for\n"
+        "assert 'ex07_modern' not in load_errors(), load_errors()\n"
+        "assert len(questions_for('07_modern')) == 5\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
