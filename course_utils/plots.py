@@ -176,13 +176,20 @@ def _agreement(measured: Any, theory: Any) -> str:
     return f"largest gap to theory {_fmt_num(float(np.max(np.abs(m[ok] - t[ok]))))}"
 
 
+_SINGULAR = {"series": "series", "minima": "minimum", "matrices": "matrix",
+             "curves or point sets": "curve or point set"}  # fmt: skip
+
+
 def _join(parts: Sequence[str], budget: int = 300, sep: str = "; ", noun: str = "") -> str:
     """``parts`` joined by ``sep`` while they fit in ``budget`` characters, then "N more"."""
     out: list[str] = []
     used = 0
     for i, part in enumerate(parts):
         if out and used + len(sep) + len(part) > budget:
-            return sep.join(out) + f"{sep}{len(parts) - i} more" + (f" {noun}" if noun else "")
+            left = len(parts) - i
+            if noun and left == 1:  # singular
+                noun = _SINGULAR.get(noun, noun[:-1] if noun.endswith("s") else noun)
+            return sep.join(out) + f"{sep}{left} more" + (f" {noun}" if noun else "")
         out.append(part)
         used += len(part) + (len(sep) if len(out) > 1 else 0)
     return sep.join(out)
@@ -556,7 +563,8 @@ def std_by_depth(
             part = f"{name or 'measured'} {_trend(m)}"
             tf = _finite(t) if t is not None else np.empty(0)
             if tf.size:
-                part += f" (theory ends at {_fmt_num(tf[-1])})"
+                end = f"theory ends at {_fmt_num(tf[-1])}"
+                part = part[:-1] + f"; {end})" if part.endswith(")") else part + f" ({end})"
             parts.append(part)
         span = f" {_fmt_num(xs.min())} to {_fmt_num(xs.max())}" if xs.size else ""
         overlay = "; theory lines overlaid" if any(t is not None for t in theory_series) else ""
@@ -2072,26 +2080,32 @@ def measured_vs_theory(
     def text() -> str:
         parts = []
         for ylabel, series in panels.items():
-            items = []
+            items, worst, gaps, sloped = [], [], [], False
             for key in keys:
                 m, t = _pair(series[key], f"panels[{ylabel!r}][{key!r}]")
                 item = f"{key} {_trend(m)}" if m is not None else f"{key} theory {_trend(t)}"
-                if m is not None and logx and logy:
+                if m is not None and logx and logy:  # a power law: its exponent is the message
                     ok = np.isfinite(m) & (m > 0) & (xv > 0)
                     if ok.sum() >= 2:
                         slope = np.polyfit(np.log(xv[ok]), np.log(m[ok]), 1)[0]
-                        item += f", log-log slope {slope:.2f}"
+                        item = f"{key} {slope:.2f}"
+                        sloped = True
                 if m is not None and t is not None and theory_x is None:
-                    fit = _agreement(m, t)
-                    item += f", {fit}" if fit else ""
+                    worst.append(_worst_factor(m, t))
+                    gaps.append((key, _agreement(m, t)))
                 items.append(item)
-            parts.append((f"{_plain(ylabel)}: " if n > 1 else "") + ", ".join(items))
+            if worst and all(math.isfinite(f) for f in worst):
+                fit = f" (measured {_factor_text(max(worst))} everywhere)"
+            else:
+                fit = "".join(f" ({key}: {gap})" for key, gap in gaps if gap)
+            intro = (f"{_plain(ylabel)}: " if n > 1 else "") + ("slopes " if sloped else "")
+            parts.append(intro + _join(items, 300 // n, sep=", ", noun="series") + fit)
         head = fig.get_suptitle() if n > 1 else axes[0, 0].get_title()
         scales = " (log-log axes)" if logx and logy else " (log x)" if logx else (
             " (log y)" if logy else "")
         return (
             f"{head}: markers measured, lines theory, against {_plain(xlabel)} from "
-            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}{scales}. {_join(parts, 320, noun='panels')}."
+            f"{_fmt_num(xv.min())} to {_fmt_num(xv.max())}{scales}. {_join(parts, 340, noun='panels')}."
         )
 
     return _describe_with(fig, text)

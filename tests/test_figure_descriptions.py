@@ -47,6 +47,12 @@ def test_trend_words_follow_the_data():
     assert plots._trend([]) == "has no finite values"
 
 
+def test_join_keeps_to_its_budget_and_counts_what_it_leaves_out():
+    assert plots._join(["a" * 10] * 5, 25, noun="panels") == "aaaaaaaaaa; aaaaaaaaaa; 3 more panels"
+    assert plots._join(["a" * 10] * 3, 25, noun="minima").endswith("; 1 more minimum")
+    assert plots._join(["a", "b"], 25, sep=", ") == "a, b"
+
+
 def test_std_by_depth_names_each_series_its_ends_and_the_theory():
     layers = np.arange(1, 31)
     glorot = 2.0 ** (-layers / 2)
@@ -61,7 +67,7 @@ def test_std_by_depth_names_each_series_its_ends_and_the_theory():
     assert "std of the activations (log scale) against layer 1 to 30" in text
     assert f"glorot_normal falls from {fmt(glorot[0])} to {fmt(glorot[-1])}" in text
     assert f"(theory ends at {fmt(glorot[-1] * 1.01)})" in text
-    assert f"he_normal stays near {fmt(he[0])} ({fmt(he[0])} to {fmt(he[-1])})" in text
+    assert f"he_normal stays near {fmt(he[0])} ({fmt(he[0])} to {fmt(he[-1])}; theory ends at 1)" in text
     assert "theory lines overlaid" in text
     assert len(text) < 400
 
@@ -234,9 +240,11 @@ def test_measured_vs_theory_gives_the_log_log_slope_and_fit():
     worst = np.max(np.abs(np.log(measured / (0.01 * ns))))
     assert text.startswith("Var grows with n: markers measured, lines theory, against n from 1 to 64")
     assert "(log-log axes)" in text
-    assert f"Var(y): MC rises from {fmt(measured[0])} to {fmt(measured[-1])}" in text
-    assert f"log-log slope {slope:.2f}, within {(math.exp(worst) - 1) * 100:.2g}% of theory" in text
-    assert "E[y^2]: MC rises" in text
+    fit = f"(measured within {(math.exp(worst) - 1) * 100:.2g}% of theory everywhere)"
+    assert f"Var(y): slopes MC {slope:.2f} {fit}; E[y^2]: slopes MC {slope:.2f} {fit}." in text
+    # on linear axes the series' ends are given instead of a slope
+    fig = plots.measured_vs_theory(ns, {"Var(y)": {"MC": (measured, 0.01 * ns)}}, xlabel="n")
+    assert f"MC rises from {fmt(measured[0])} to {fmt(measured[-1])} {fit}." in alt(fig)
 
 
 def test_sample_histograms_give_moments_ranges_and_density_peaks():
