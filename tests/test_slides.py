@@ -80,11 +80,13 @@ async (i) => {
   const idx = Reveal.getIndices(slide);
   Reveal.slide(idx.h, idx.v || 0);
   while (Reveal.nextFragment()) {}
-  Reveal.layout();
+  // The deck re-typesets the new slide's formulas in a 'slidechanged' handler: let it queue
+  // its work (one frame), wait for MathJax's queue to drain, then let reveal re-centre.
+  await new Promise((r) => requestAnimationFrame(r));
   if (window.MathJax && MathJax.Hub) {
     await new Promise((resolve) => MathJax.Hub.Queue(resolve));
   }
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  Reveal.layout();  // getBoundingClientRect below forces style and layout
   const scale = Reveal.getScale();
   const vw = window.innerWidth, vh = window.innerHeight;
   let top = Infinity, left = Infinity, bottom = -Infinity, right = -Infinity;
@@ -125,7 +127,8 @@ async (i) => {
       if (cut > clip) { clip = cut; clipWhat = describe(el) + " cuts content taller than its box"; }
     }
   }
-  const text = (slide.innerText || "").trim().replace(/\s+/g, " ").slice(0, 60);
+  const text = Array.from((slide.innerText || "").trim().replace(/\s+/g, " ")).slice(0, 60)
+    .join("");  // whole code points: MathJax text holds surrogate pairs
   if (top === Infinity) return {h: idx.h, v: idx.v || 0, empty: true, text};
   return {
     h: idx.h, v: idx.v || 0, text, scale,
@@ -219,7 +222,8 @@ def measure_deck(page, deck: Path, notebook: Path | None = None) -> list[SlideFi
     fits = []
     for i in range(n):
         m = page.evaluate(_MEASURE_JS, i)
-        fit = SlideFit(deck=deck.name, index=i, h=m["h"], v=m["v"], text=m["text"])
+        text = m["text"].encode("utf-8", "replace").decode("utf-8")
+        fit = SlideFit(deck=deck.name, index=i, h=m["h"], v=m["v"], text=text)
         fit.cell = cells[i] if cells else None
         if not m.get("empty"):
             fit.below, fit.above = m["below"], m["above"]
