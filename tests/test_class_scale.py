@@ -184,3 +184,64 @@ def test_deploy_image_installs_cpu_torch_and_the_course():
     guide = (ROOT / "docs" / "deploy.md").read_text()
     for needle in ("make links", "--nbgrader-root", "course-grade merge", "make autograder", "--shard"):
         assert needle in guide
+
+
+# ---- one run against four shards merged ------------------------------------------------------
+def _grade(args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "course_utils.grade", *args, "--jobs", "2", "--quiet", "--timeout", "20"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_four_shards_merged_equal_one_run(tmp_path):
+    """60 submissions (solutions and blanks of several exercises, one student each) graded in one
+    run and in 4 shards merged: the same gradebook, byte for byte, and the same reports.
+
+    Sharding and merging are what is tested here, so the notebooks run without the sandbox
+    (the sandbox has its own tests); the grader's input draws differ between the runs, which
+    cannot change a solution's full marks or a blank's zero."""
+    import shutil
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    # the exercises whose notebooks do not import torch: the test times kernels, not torch
+    exercises = [
+        p.stem
+        for p in sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+        if "import torch" not in p.read_text(encoding="utf-8")
+    ]
+    assert len(exercises) >= 3
+    cheap = exercises[:2]
+    n = 0
+    for e in cheap:
+        for k in range(2):
+            shutil.copy(ROOT / "solutions" / f"{e}.ipynb", subs / f"{e}-sol{k}.ipynb")
+            n += 1
+    i = 0
+    while n < 60:
+        e = exercises[i % len(exercises)]
+        shutil.copy(ROOT / "exercises" / f"{e}.ipynb", subs / f"{e}-s{i:02d}.ipynb")
+        i, n = i + 1, n + 1
+    one_json, one_csv = tmp_path / "one.json", tmp_path / "one.csv"
+    _grade([str(subs), "--no-sandbox", "--json", str(one_json), "--csv", str(one_csv)])
+    parts = []
+    for k in range(1, 5):
+        part = tmp_path / f"part{k}.json"
+        _grade([str(subs), "--no-sandbox", "--shard", f"{k}/4", "--json", str(part)])
+        parts.append(str(part))
+    sizes = [len(json.loads(Path(p).read_text())) for p in parts]
+    assert sum(sizes) == 60 and max(sizes) - min(sizes) <= 1
+    all_json, book = tmp_path / "all.json", tmp_path / "book.csv"
+    assert gb.merge_main([*parts, "--json", str(all_json), "--csv", str(book)]) == 0
+    assert book.read_bytes() == one_csv.read_bytes()
+    one = gb.merge([json.loads(one_json.read_text())])
+    assert json.loads(all_json.read_text()) == one
+    rows = list(csv.DictReader(book.open()))
+    assert len(rows) == 60 == len({(r["student"], r["exercise"]) for r in rows})
+    full = {q: sum(x["max_points"] for x in r["questions"]) for r in one for q in [r["exercise"]]}
+    for r in rows:
+        want = full[r["exercise"]] if r["student"].startswith("sol") else 0.0
+        assert float(r["score"]) == want, r

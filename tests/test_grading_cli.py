@@ -301,13 +301,15 @@ def test_not_json_is_an_error_report(graded):
     assert r["status"] == "error" and r["score"] == 0 and "not a readable notebook" in r["error"]
 
 
-def test_gradebook_has_a_row_per_submission_with_points_per_question(graded):
+def test_gradebook_has_a_row_per_student_and_exercise_with_points_per_question(graded):
     rows = list(csv.DictReader(graded["csv"].open()))
-    assert len(rows) == len(graded["files"])
-    sol = next(r for r in rows if r["submission"].endswith("solutions/03_lecun.ipynb"))
+    assert len(rows) == len(graded["files"])  # every file here is another student's
+    assert list(rows[0])[:3] == ["student", "exercise", "score"]
+    sol = next(r for r in rows if r["submissions"].endswith("solutions/03_lecun.ipynb"))
+    assert sol["student"] == "solutions"  # named exactly after the exercise: its folder
     assert float(sol["lecun_normal"]) == POINTS["lecun_normal"] and float(sol["score"]) == FULL
-    err = next(r for r in rows if r["submission"].endswith("not_json.ipynb"))
-    assert err["status"] == "error"
+    err = next(r for r in rows if r["submissions"].endswith("not_json.ipynb"))
+    assert err["status"] == "error" and err["student"] == "not_json"
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,24 @@ def _positive(text: str) -> float:
     return value
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be K/N such as 2/8, got {text!r}") from None
+    if not (n >= 1 and 1 <= k <= n):
+        raise argparse.ArgumentTypeError(f"must be K/N with 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def shard(items: list, k: int, n: int) -> list:
+    """The ``k``-th (1-based) of ``n`` contiguous, near-equal parts of ``items``: the parts of
+    1..n are disjoint and together are ``items``, in order."""
+    size, extra = divmod(len(items), n)
+    start = (k - 1) * size + min(k - 1, extra)
+    return items[start : start + size + (1 if k <= extra else 0)]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exit status 2 on a usage error, as argparse does)."""
     p = argparse.ArgumentParser(
@@ -51,9 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade exercise notebooks: each runs in its own sandbox and kernel; the verdict is "
         "computed here from plain results on inputs drawn at grading time.",
     )
-    p.add_argument("paths", nargs="+", help="submission notebooks or folders of them")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        help="submission notebooks or folders of them (or use --nbgrader-root); "
+        "`course-grade merge PART.json ...` joins the JSON of several runs",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write the reports as a JSON list")
-    p.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one gradebook row per submission")
+    p.add_argument(
+        "--csv", metavar="GRADEBOOK.csv", help="write the gradebook: one row per student and exercise"
+    )
+    p.add_argument(
+        "--nbgrader-root",
+        metavar="DIR",
+        default=None,
+        help="grade nbgrader's submitted/ folder: DIR/<student_id>/<assignment>/*.ipynb, rows keyed "
+        "by student id; an assignment folder named after an exercise (03_lecun) sets the exercise",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        type=_shard,
+        default=None,
+        help="grade only the K-th of N equal parts of the sorted submissions (K = 1..N), e.g. in "
+        "a Slurm array; join the parts' --json files with `course-grade merge`",
+    )
     p.add_argument(
         "--timeout",
         type=_positive,
@@ -96,20 +136,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 when every submission was processed)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["merge"]:
+        from course_utils.grading.gradebook import merge_main
+
+        return merge_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
-    paths = collect(args.paths)
+    try:
+        import nbformat  # noqa: F401 - the grader's own dependencies, checked before any work
+    except ImportError as err:
+        print(
+            f"error: the grader needs the [grade] extra ({err.name} is missing): "
+            "pip install 'course_utils[grade]'",
+            file=sys.stderr,
+        )
+        return 2
+    from course_utils.grading import gradebook
+
+    owners: dict[str, tuple[str, str]] = {}
+    if args.nbgrader_root is not None:
+        if args.paths:
+            parser.error("give either submission paths or --nbgrader-root, not both")
+        try:
+            found = gradebook.nbgrader_submissions(args.nbgrader_root)
+        except ValueError as err:
+            parser.error(str(err))
+        owners = {str(p): (student, assignment) for p, student, assignment in found}
+        paths = [p for p, _, _ in found]
+    elif not args.paths:
+        parser.error("give submission notebooks or folders, or --nbgrader-root DIR")
+    else:
+        paths = collect(args.paths)
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
     if not paths:
         parser.error("no .ipynb files found")
+    if args.shard is not None:
+        paths = shard(sorted(paths, key=str), *args.shard)
     # imported late: nbformat takes seconds to import, and usage errors should be instant
     from course_utils.grading import sandbox
     from course_utils.grading.registry import exercises
-    from course_utils.grading.report import to_text, write_csv, write_json
+    from course_utils.grading.report import to_text
     from course_utils.grading.runner import Limits, grade_paths
 
     if args.exercise is not None and args.exercise not in exercises():
@@ -127,19 +198,40 @@ def main(argv: list[str] | None = None) -> int:
         notebook_timeout=args.notebook_timeout or max(300.0, 5 * args.timeout),
         call_timeout=args.call_timeout or min(10.0, args.timeout),
     )
-    reports = grade_paths(
-        paths,
-        limits=limits,
-        jobs=args.jobs,
-        seed=args.seed,
-        use_sandbox=not args.no_sandbox,
-        exercise=args.exercise,
-    )
+    # nbgrader: an assignment folder named after an exercise grades its notebooks as that one
+    groups: dict[str | None, list[Path]] = {}
+    known = set(exercises())
+    for path in paths:
+        assignment = owners.get(str(path), ("", ""))[1]
+        forced = args.exercise or (assignment if assignment in known else None)
+        groups.setdefault(forced, []).append(path)
+    by_path = {}
+    for forced, group in groups.items():
+        for path, report in zip(
+            group,
+            grade_paths(
+                group,
+                limits=limits,
+                jobs=args.jobs,
+                seed=args.seed,
+                use_sandbox=not args.no_sandbox,
+                exercise=forced,
+            ),
+            strict=True,
+        ):
+            by_path[str(path)] = report
+    reports = [by_path[str(p)] for p in paths]
+    rows = []
+    for path, report in zip(paths, reports, strict=True):
+        row = report.as_dict()
+        if str(path) in owners:
+            row["student"], row["assignment"] = owners[str(path)]
+        rows.append(row)
     # every sandbox is gone now; each file is written to a temporary name and renamed
     if args.json:
-        write_json(reports, args.json)
+        gradebook.write_json_atomic(args.json, rows)
     if args.csv:
-        write_csv(reports, args.csv)
+        gradebook.write_gradebook(args.csv, rows)
     if not args.quiet:
         print(to_text(reports))
     return 0
