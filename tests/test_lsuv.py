@@ -322,3 +322,23 @@ def test_layer_variances_torch_matches_numpy_and_its_standard_error_is_calibrate
         layer_variances_torch("net", x)
     with pytest.raises(ValueError, match="batch"):
         layer_variances_torch(net, x[:1])
+
+
+def test_training_comparison_is_deterministic_and_leaves_the_global_rng_alone():
+    torch = pytest.importorskip("torch")
+    from course_utils.lsuv import training_comparison
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 2)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    before = torch.random.get_rng_state()
+    a = training_comparison([2, 16, 16, 2], "relu", x, y, seeds=[0, 1], epochs=5)
+    assert torch.equal(before, torch.random.get_rng_state())
+    b = training_comparison([2, 16, 16, 2], "relu", x, y, seeds=[0, 1], epochs=5)
+    assert sorted(a) == ["He", "LSUV", "PyTorch default"]
+    for name in a:
+        assert a[name].shape == (2, 5)
+        np.testing.assert_array_equal(a[name], b[name])
+    # the three starts differ (He and LSUV re-scale the same constructor draw)
+    assert not np.allclose(a["He"][:, 0], a["PyTorch default"][:, 0])
+    assert not np.allclose(a["LSUV"][:, 0], a["PyTorch default"][:, 0])
