@@ -245,3 +245,25 @@ def test_four_shards_merged_equal_one_run(tmp_path):
     for r in rows:
         want = full[r["exercise"]] if r["student"].startswith("sol") else 0.0
         assert float(r["score"]) == want, r
+
+
+def test_nbgrader_root_keys_rows_by_student_and_assignment(tmp_path):
+    import shutil
+
+    root = tmp_path / "submitted"
+    (root / "s001" / "03_lecun").mkdir(parents=True)
+    (root / "s002" / "week3").mkdir(parents=True)
+    shutil.copy(ROOT / "exercises" / "03_lecun.ipynb", root / "s001" / "03_lecun" / "03_lecun.ipynb")
+    shutil.copy(ROOT / "exercises" / "03_lecun.ipynb", root / "s002" / "week3" / "mine.ipynb")
+    out, book = tmp_path / "g.json", tmp_path / "b.csv"
+    _grade(["--nbgrader-root", str(root), "--no-sandbox", "--json", str(out), "--csv", str(book)])
+    reports = json.loads(out.read_text())
+    assert [(r["student"], r["assignment"], r["exercise"]) for r in reports] == [
+        ("s001", "03_lecun", "03_lecun"),
+        ("s002", "week3", "03_lecun"),  # named by the notebook's metadata
+    ]
+    rows = list(csv.DictReader(book.open()))
+    assert [(r["student"], r["exercise"], r["score"]) for r in rows] == [
+        ("s001", "03_lecun", "0.0"),
+        ("s002", "03_lecun", "0.0"),
+    ]
