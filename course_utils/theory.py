@@ -1009,3 +1009,172 @@ def conv_singular_values(kernels: Any, size: int) -> np.ndarray:
         total = kf if total is None else total @ kf
     s = np.linalg.svd(total, compute_uv=False).ravel()
     return np.sort(s)[::-1]
+
+
+# ============================================================================================
+# Lecture 00's one-dimensional landscape and gradient descent on it (moved from plots, which
+# draws them and re-exports these names).
+# ============================================================================================
+__all__ += [
+    "LANDSCAPE_MINIMA",
+    "LANDSCAPE_STARTS",
+    "basins_of_attraction",
+    "gradient_descent_1d",
+    "landscape_grad",
+    "landscape_loss",
+]
+
+
+LANDSCAPE_STARTS: dict[str, float] = {"A": -5.5, "B": 1.0, "C": 4.5}
+"""Starting points of lecture 00's picture: each rolls into a different minimum, after a
+different number of steps (33, 46 and 39 at the default ``lr=0.1``, ``tol=1e-4``)."""
+
+
+def landscape_loss(w: Any) -> Any:
+    """A one-dimensional non-convex loss with three minima.
+
+    .. math:: L(w) = 0.06\\,w^2 + \\sin(1.6\\,w) + 0.15\\,w
+
+    The quadratic bowl keeps it bounded below; the sine adds a ridge between neighbouring
+    valleys. On ``[-6, 6]`` it has minima near ``w = -4.74`` (L = -0.33), ``w = -0.99``
+    (L = -1.09, the global one) and ``w = 2.75`` (L = -0.09): see :data:`LANDSCAPE_MINIMA`.
+
+    Examples
+    --------
+    >>> round(float(landscape_loss(0.0)), 6)
+    0.0
+    """
+    w = np.asarray(w, dtype=np.float64)
+    out = 0.06 * w**2 + np.sin(1.6 * w) + 0.15 * w
+    return float(out) if out.ndim == 0 else out
+
+
+def landscape_grad(w: Any) -> Any:
+    """Derivative of :func:`landscape_loss`: ``0.12 w + 1.6 cos(1.6 w) + 0.15``."""
+    w = np.asarray(w, dtype=np.float64)
+    out = 0.12 * w + 1.6 * np.cos(1.6 * w) + 0.15
+    return float(out) if out.ndim == 0 else out
+
+
+def _landscape_minima() -> tuple[float, ...]:
+    """Stationary points with positive curvature on [-6, 6], found by bisection on the grad."""
+    w = np.linspace(-6.0, 6.0, 2401)
+    g = landscape_grad(w)
+    minima = []
+    for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]:
+        a, b = w[i], w[i + 1]
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            a, b = (m, b) if landscape_grad(m) < 0 else (a, m)
+        minima.append(float(0.5 * (a + b)))
+    return tuple(minima)
+
+
+LANDSCAPE_MINIMA: tuple[float, ...] = _landscape_minima()
+"""The local minima of :func:`landscape_loss` on [-6, 6] (to bisection precision)."""
+
+
+def gradient_descent_1d(
+    grad: Callable[[float], float],
+    w0: float,
+    *,
+    lr: float = 0.1,
+    tol: float = 1e-4,
+    max_steps: int = 10_000,
+) -> tuple[np.ndarray, int]:
+    """Plain gradient descent ``w <- w - lr * grad(w)`` on a scalar parameter.
+
+    Stops as soon as ``|grad(w)| < tol`` (converged to a stationary point) or after
+    ``max_steps`` updates.
+
+    Parameters
+    ----------
+    grad : callable
+        Derivative of the loss, e.g. :func:`landscape_grad`.
+    w0 : float
+        Starting point.
+    lr : float
+        Learning rate (step size), positive.
+    tol : float
+        Gradient magnitude below which the descent has converged, positive.
+    max_steps : int
+        Upper bound on the number of updates.
+
+    Returns
+    -------
+    path : numpy.ndarray, shape (n_steps + 1,)
+        ``w_0, w_1, ..., w_n``; ``path[-1]`` is the end point.
+    n_steps : int
+        Number of updates made. Equal to ``max_steps`` when the descent did not converge
+        (check ``abs(grad(path[-1])) < tol``).
+
+    Examples
+    --------
+    >>> path, n = gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.25, tol=1e-3)
+    >>> n, float(path[1])
+    (11, 0.5)
+    """
+    lr = float(lr)
+    tol = float(tol)
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
+        raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
+    w = float(w0)
+    path = [w]
+    for step in range(int(max_steps)):
+        g = float(grad(w))
+        if not math.isfinite(g):
+            raise FloatingPointError(f"gradient is not finite at w = {w} (step {step}); lower lr")
+        if abs(g) < tol:
+            return np.asarray(path), step
+        w -= lr * g
+        path.append(w)
+    return np.asarray(path), int(max_steps)
+
+
+def basins_of_attraction(
+    starts: Any, *, lr: float = 0.1, tol: float = 1e-4, merge: float = 1e-2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`gradient_descent_1d` on the lecture-00 landscape from every start.
+
+    Each start ``w0`` is followed until ``|L'(w)| < tol``. The end points are grouped into the
+    minima actually reached (ends closer than ``merge`` are the same minimum; a stop at
+    ``|L'| < tol`` lies within about ``tol / L''(w*)`` of it), and each start gets the index of
+    its minimum: its *basin of attraction*. Minima outside the range of the starts (for starts
+    near an edge) are found too, unlike :data:`LANDSCAPE_MINIMA`, which lists those in [-6, 6].
+
+    Parameters
+    ----------
+    starts : 1-D array of float
+        Starting points.
+    lr, tol : float
+        Step size and stopping tolerance of gradient descent.
+    merge : float
+        End points closer than this belong to the same minimum.
+
+    Returns
+    -------
+    ends, steps, basin, minima : numpy.ndarray
+        End point, number of steps and basin index per start; the minima reached (ascending,
+        the median end point of each group), indexed by ``basin``.
+
+    Examples
+    --------
+    >>> ends, steps, basin, minima = basins_of_attraction([-5.5, 1.0, 4.5])
+    >>> basin.tolist(), np.round(minima, 2).tolist()
+    ([0, 1, 2], [-4.74, -0.99, 2.75])
+    """
+    starts = _as_1d(starts, "starts")
+    ends = np.empty(starts.size)
+    steps = np.empty(starts.size, dtype=np.int64)
+    for i, w0 in enumerate(starts):
+        path, n = gradient_descent_1d(landscape_grad, float(w0), lr=lr, tol=tol)
+        ends[i], steps[i] = path[-1], n
+    order = np.sort(ends)
+    groups = np.split(order, np.flatnonzero(np.diff(order) > merge) + 1)
+    minima = np.array([float(np.median(g)) for g in groups])
+    basin = np.argmin(np.abs(ends[:, None] - minima[None, :]), axis=1)
+    return ends, steps, basin, minima

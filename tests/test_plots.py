@@ -16,7 +16,7 @@ from matplotlib.contour import ContourSet  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
-from course_utils import plots  # noqa: E402
+from course_utils import plots, theory  # noqa: E402
 
 
 def _render(fig: Figure) -> bytes:
@@ -264,42 +264,42 @@ def test_landscape_gradient_matches_finite_differences():
     (|L'''| <= 1.6^3 = 4.1) plus round-off ~1e-16/1e-4; 1e-6 absolute is far above both."""
     w = np.linspace(-6, 6, 101)
     h = 1e-4
-    fd = (plots.landscape_loss(w + h) - plots.landscape_loss(w - h)) / (2 * h)
-    np.testing.assert_allclose(plots.landscape_grad(w), fd, atol=1e-6)
+    fd = (theory.landscape_loss(w + h) - theory.landscape_loss(w - h)) / (2 * h)
+    np.testing.assert_allclose(theory.landscape_grad(w), fd, atol=1e-6)
 
 
 def test_landscape_has_three_minima_and_the_starts_reach_different_ones():
-    minima = plots.LANDSCAPE_MINIMA
+    minima = theory.LANDSCAPE_MINIMA
     assert len(minima) == 3
     for m in minima:
-        assert abs(plots.landscape_grad(m)) < 1e-9
+        assert abs(theory.landscape_grad(m)) < 1e-9
         assert 0.12 - 1.6**2 * np.sin(1.6 * m) > 0  # L''(m) > 0
     ends, steps = [], []
-    for w0 in plots.LANDSCAPE_STARTS.values():
-        path, n = plots.gradient_descent_1d(plots.landscape_grad, w0, lr=0.1, tol=1e-4)
+    for w0 in theory.LANDSCAPE_STARTS.values():
+        path, n = theory.gradient_descent_1d(theory.landscape_grad, w0, lr=0.1, tol=1e-4)
         assert len(path) == n + 1 and path[0] == w0
-        assert abs(plots.landscape_grad(path[-1])) < 1e-4
+        assert abs(theory.landscape_grad(path[-1])) < 1e-4
         ends.append(int(np.argmin([abs(path[-1] - m) for m in minima])))
         steps.append(n)
     assert sorted(ends) == [0, 1, 2]
     assert len(set(steps)) == 3
     # the global minimum is one of them
-    values = [plots.landscape_loss(m) for m in minima]
+    values = [theory.landscape_loss(m) for m in minima]
     assert int(np.argmin(values)) in ends
 
 
 def test_gradient_descent_1d_on_a_quadratic():
     """For L = w^2 the update is w <- (1 - 2 lr) w, so w_k = (1 - 2 lr)^k w0 exactly and the
     descent stops at the first k with |2 w_k| < tol."""
-    path, n = plots.gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.1, tol=1e-3)
+    path, n = theory.gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.1, tol=1e-3)
     np.testing.assert_allclose(path, 0.8 ** np.arange(n + 1))
     assert n == int(np.ceil(np.log(1e-3 / 2) / np.log(0.8)))
-    path, n = plots.gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.1, tol=1e-3, max_steps=5)
+    path, n = theory.gradient_descent_1d(lambda w: 2 * w, 1.0, lr=0.1, tol=1e-3, max_steps=5)
     assert n == 5 and len(path) == 6
     with pytest.raises(ValueError, match="lr"):
-        plots.gradient_descent_1d(lambda w: w, 1.0, lr=0)
+        theory.gradient_descent_1d(lambda w: w, 1.0, lr=0)
     with pytest.raises(FloatingPointError):
-        plots.gradient_descent_1d(lambda w: 2 * w, 1.0, lr=1e200)
+        theory.gradient_descent_1d(lambda w: 2 * w, 1.0, lr=1e200)
 
 
 def test_landscape_figure_draws_paths_and_end_points():
@@ -309,9 +309,9 @@ def test_landscape_figure_draws_paths_and_end_points():
     (ax,) = fig.axes
     lines = ax.get_lines()
     curve = lines[0]
-    np.testing.assert_allclose(curve.get_ydata(), plots.landscape_loss(curve.get_xdata()))
-    for name, w0 in plots.LANDSCAPE_STARTS.items():
-        path, n = plots.gradient_descent_1d(plots.landscape_grad, w0)
+    np.testing.assert_allclose(curve.get_ydata(), theory.landscape_loss(curve.get_xdata()))
+    for name, w0 in theory.LANDSCAPE_STARTS.items():
+        path, n = theory.gradient_descent_1d(theory.landscape_grad, w0)
         (line,) = [x for x in lines if x.get_label().startswith(f"{name}:")]
         assert f"{n} steps" in line.get_label()
         np.testing.assert_array_equal(line.get_xdata(), path)
@@ -363,3 +363,11 @@ def test_curves_over_seeds_draws_the_mean_and_the_min_max_band():
     assert band[:, 1].max() == 3.0 and band[:, 1].min() == 1.0
     assert any(ln.get_label() == "ref" for ln in ax.get_lines())
     assert "mean of 2 seeds" in mean.get_label()
+
+
+def test_plots_reexports_the_landscape_numerics_that_live_in_theory():
+    for name in ("landscape_loss", "landscape_grad", "gradient_descent_1d", "basins_of_attraction",
+                 "LANDSCAPE_MINIMA", "LANDSCAPE_STARTS"):  # fmt: skip
+        assert getattr(plots, name) is getattr(theory, name), name
+    for name in ("digamma", "trigamma", "gaussian_product_spectra", "qr_sign_fix_samples"):
+        assert not hasattr(plots, name), f"{name} is a computation: it lives in theory only"
