@@ -172,6 +172,15 @@ def _factor_text(factor: float) -> str:
     return f"within a factor {_fmt_num(factor)} of theory"
 
 
+def _ends(values: Any) -> str:
+    """A series' first and last finite values, ``"0.5 to 9.5e-7"`` (``"at 1"`` when equal)."""
+    a = _finite(values)
+    if a.size == 0:
+        return "no finite values"
+    first, last = _fmt_num(float(a[0])), _fmt_num(float(a[-1]))
+    return f"at {first}" if first == last else f"{first} to {last}"
+
+
 def _agreement(measured: Any, theory: Any) -> str:
     """How close a measured series is to its theory, point by point (same length)."""
     text = _factor_text(_worst_factor(measured, theory))
@@ -705,7 +714,8 @@ def std_ratio_heatmap(
     )
     if deepest.size:
         text += (
-            f"; at depth {d[-1]:g} the ratio spans 10^{deepest.min():.1f} to 10^{deepest.max():.1f}"
+            f"; at depth {d[-1]:g} the ratio spans 10^{round(deepest.min(), 1) + 0.0:.1f} to "
+            f"10^{round(deepest.max(), 1) + 0.0:.1f}"
         )
     if critical_scale is not None:
         text += f"; the theory's critical {xlabel} {critical_scale:.3g} is dashed"
@@ -795,8 +805,9 @@ def loss_curves(
         finals = [(float(_finite(v)[-1]), str(name)) for v, name in zip(series, names, strict=True)
                   if _finite(v).size]  # fmt: skip
         best = ""
-        if len(series) > 1 and finals:
-            high = "acc" in metric.lower()
+        quantity = (ylabel or metric).lower()
+        if len(series) > 1 and finals and ("loss" in quantity or "acc" in quantity):
+            high = "acc" in quantity
             value, who = max(finals) if high else min(finals)
             best = f"; {'highest' if high else 'lowest'} at the end: {who} ({_fmt_num(value)})"
         refs = "".join(
@@ -938,15 +949,16 @@ def decision_boundaries(
         for grid, name, acc in zip(grids, names, accs, strict=True):
             cls, counts = np.unique(grid, return_counts=True)
             if cls.size == 1:
-                regions = f"predicts class {int(cls[0])} everywhere"
+                regions = f"class {int(cls[0])} everywhere"
             else:
-                regions = "class " + ", ".join(
+                regions = "class " + " and ".join(
                     f"{int(c)} on {n / grid.size:.0%}" for c, n in zip(cls, counts, strict=True)
-                ) + " of the area"
+                )
             parts.append(f"{name or 'the model'}: accuracy {acc:.2f}, {regions}")
         return (
-            f"{fig.get_suptitle()}: predicted class regions over the plane (x1, x2) with the "
-            f"{x.shape[0]} data points of {int(np.unique(y).size)} classes. {_join(parts, noun='models')}."
+            f"{fig.get_suptitle()}: predicted class regions (share of the area per class) with "
+            f"the {x.shape[0]} data points of {int(np.unique(y).size)} classes. "
+            f"{_join(parts, 330, noun='models')}."
         )
 
     return _describe_with(fig, text)
@@ -1779,18 +1791,20 @@ def std_by_depth_panels(
     def text() -> str:
         parts = []
         for name, (measured, theory) in panels.items():
-            series = [f"{key} {_trend(measured[key])}" for key in keys]
+            series = [f"{key} {_ends(measured[key])}" for key in keys]
             worst = [_worst_factor(measured[key], theory[key]) for key in keys
                      if theory.get(key) is not None]  # fmt: skip
             fit = ""
             if worst and all(math.isfinite(f) for f in worst):
-                fit = f" (measured {_factor_text(max(worst))} at every layer)"
-            parts.append(f"{name}: " + ", ".join(series) + fit)
+                fit = f" (all {_factor_text(max(worst))})"
+            share = max(270 // n - len(name) - len(fit), 40)
+            parts.append(f"{name}: " + _join(series, share, sep=", ", noun="series") + fit)
         head = title or f"{ylabel[0].upper()}{ylabel[1:]} by depth"
         return (
             f"{head}: {_plain(ylabel)}{' (log scale)' if logy else ''} against {_plain(xlabel)} "
-            f"in {n} panel{'s' if n > 1 else ''}, markers measured, lines theory. "
-            f"{_join(parts, 320, noun='panels')}."
+            f"in {n} panel{'s' if n > 1 else ''}, markers measured, lines theory; first to last "
+            "layer: "
+            f"{_join(parts, 340, noun='panels')}."
         )
 
     return _describe_with(fig, text)
