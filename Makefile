@@ -24,7 +24,7 @@ export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
-.PHONY: system-deps constraints
+.PHONY: system-deps constraints autograder links
 
 setup: $(STAMP)
 
@@ -82,6 +82,19 @@ grade: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# Gradescope: build/autograder/$(EXERCISE).zip (setup.sh, run_autograder, the course wheel).
+EXERCISE ?= 03_lecun
+autograder: setup
+	$(BIN)/python -m course_utils.grading.autograder build $(EXERCISE) --out build/autograder --root .
+
+# nbgitpuller links for a JupyterHub: make links HUB=https://hub.example.edu REPO=https://github.com/o/r
+HUB ?=
+REPO ?=
+BRANCH ?= main
+links: setup
+	@test -n "$(HUB)" -a -n "$(REPO)" || { echo "usage: make links HUB=https://hub... REPO=https://github.com/... [BRANCH=main]"; exit 2; }
+	@$(BIN)/python -m course_utils.links --hub "$(HUB)" --repo "$(REPO)" --branch "$(BRANCH)" --root .
 
 html: setup
 	$(BIN)/python -m course_utils.site html build/site --root .
