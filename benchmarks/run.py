@@ -17,6 +17,10 @@ Writes ``benchmarks/results.json`` (a flat JSON object) and prints the figures:
   BLAS thread, ``explorer_threads``), where the widget runs;
 - ``load_average``: the machine's 1/5/15-minute load when the figures were taken (shared
   machines: read the timings with it);
+- ``grading_seconds_per_submission``: wall time of ``python -m course_utils.grade`` over the six
+  solution notebooks of exercises 01-06 (``--jobs 1``, sandboxed), divided by six, process start
+  included; ``grading_seconds_per_submission_no_sandbox`` the same with ``--no-sandbox``
+  (``null`` where bubblewrap cannot run; skipped with ``--skip-grading``);
 - ``notebook_seconds``: wall time to execute each notebook under ``notebooks/`` and
   ``solutions/`` with nbclient (skipped with ``--skip-notebooks``);
 - ``threads``, ``repeats`` and versions, to read the numbers by.
@@ -47,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
     p.add_argument("--repeats", type=int, default=9, help="timed repeats per figure (median)")
     p.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
+    p.add_argument("--skip-grading", action="store_true", help="do not time the grader")
     p.add_argument("--timeout", type=int, default=300, help="per-notebook timeout in seconds")
     p.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     return p.parse_args(argv)
@@ -206,6 +211,37 @@ def explorer_benchmark_as_kernel(repeats: int) -> dict[str, float | None]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def grading_benchmark() -> dict[str, float | None]:
+    """Seconds per submission to grade the solutions of exercises 01-06, with and without the
+    sandbox (one grader run each, ``--jobs 1``, everything included)."""
+    import subprocess
+    import tempfile
+
+    from course_utils.grading import sandbox
+
+    solutions = sorted(str(p) for p in (ROOT / "solutions").glob("0[1-6]_*.ipynb"))
+    out: dict[str, float | None] = {}
+    for key, flags in (
+        ("grading_seconds_per_submission", []),
+        ("grading_seconds_per_submission_no_sandbox", ["--no-sandbox"]),
+    ):
+        if not flags and sandbox.unavailable_reason():
+            out[key] = None
+            continue
+        with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+            cmd = [sys.executable, "-m", "course_utils.grade", *solutions, "--jobs", "1",
+                   "--quiet", "--json", str(Path(tmp) / "g.json"), *flags]  # fmt: skip
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            seconds = time.perf_counter() - start
+            reports = json.loads((Path(tmp) / "g.json").read_text()) if proc.returncode == 0 else []
+        full = all(r["status"] == "graded" and r["score"] == r["max_score"] for r in reports)
+        if not reports or not full:
+            print(f"  grading benchmark: the solutions did not all get full marks ({key})", file=sys.stderr)
+        out[key] = round(seconds / len(solutions), 2) if reports else None
+    return out
+
+
 def notebook_benchmarks(timeout: int) -> dict[str, float]:
     """Execute a copy of each notebook exactly as ``make notebooks`` does (same kernel
     environment, IPC transport) and time it; the committed files are not touched."""
@@ -243,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     results.update(engine_benchmarks(args.threads, args.repeats))
     results.update(explorer_benchmark_as_kernel(args.repeats))
     results["explorer_threads"] = 1  # as in the notebook kernels (KERNEL_ENV)
+    if not args.skip_grading:
+        results.update(grading_benchmark())
     results["load_average"] = [round(v, 2) for v in os.getloadavg()]
     results["notebook_seconds"] = None if args.skip_notebooks else notebook_benchmarks(args.timeout)
 
@@ -259,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     ):
         v = results[key]
         print(f"{label:46s}{'n/a' if v is None else f'{v:8.1f} ms'}")
+    for key in ("grading_seconds_per_submission", "grading_seconds_per_submission_no_sandbox"):
+        if key in results:
+            v = results[key]
+            print(f"{key + ':':46s}{'n/a' if v is None else f'{v:8.2f} s'}")
     print(f"load average (1, 5, 15 min) at the end:      {results['load_average']}")
     for name, sec in (results["notebook_seconds"] or {}).items():
         print(f"  {name}: {'failed' if sec is None else f'{sec:.1f} s'}")
