@@ -1293,7 +1293,7 @@ def basins_figure(
                     f"[{_fmt_num(starts[sel].min())}, {_fmt_num(starts[sel].max())}], "
                     f"{_fmt_num(steps[sel].min())} to {_fmt_num(steps[sel].max())} steps"
                 )
-        ok = np.isfinite(steps)
+        ok = ~np.isnan(steps)
         slowest = ""
         if ok.any():
             i = int(np.argmax(np.where(ok, steps, -np.inf)))
@@ -1331,7 +1331,8 @@ def qr_sign_fix_figure(raw: Any, fixed: Any, *, title: str | None = None) -> Fig
         parts = []
         for label, v in (("without the sign fix", raw), ("with it", fixed)):
             v = _finite(v)
-            dens = np.histogram(v, bins=bins, density=True)[0] if v.size else np.empty(0)
+            with np.errstate(invalid="ignore", divide="ignore"):  # no value inside [-1, 1]
+                dens = np.histogram(v, bins=bins, density=True)[0] if v.size else np.empty(0)
             if dens.size and np.all(np.isfinite(dens)):
                 parts.append(
                     f"{label} the mean is {_fmt_num(v.mean())} and the density per bin "
@@ -1470,11 +1471,14 @@ def norm_ratio_figure(
         median = math.exp(depth * step_mean)
         band = [math.exp(depth * step_mean + s * math.sqrt(depth * step_var)) for s in (-2, 2)]
         inside = int(np.sum((last >= band[0]) & (last <= band[1])))
+        measured = (
+            f"they range from {_fmt_num(last.min())} to {_fmt_num(last.max())} (median "
+            f"{_fmt_num(np.median(last))})" if last.size else "none is finite"
+        )
         return (
             f"{ax.get_title()}: squared-norm ratio (log scale) against layer 1 to {depth} for "
-            f"{samples} Gaussian networks; at layer {depth} they range from "
-            f"{_fmt_num(last.min())} to {_fmt_num(last.max())} (median "
-            f"{_fmt_num(np.median(last))}), the log-normal theory's median is {_fmt_num(median)} "
+            f"{samples} Gaussian networks; at layer {depth} {measured}, the log-normal theory's "
+            f"median is {_fmt_num(median)} "
             f"with +-2 sd band {_fmt_num(band[0])} to {_fmt_num(band[1])} ({inside} of "
             f"{last.size} inside); the orthogonal network {_trend(o)}."
         )
@@ -2183,8 +2187,8 @@ def ratio_bars(
         if reference is not None and math.isfinite(float(reference)):
             r = float(reference)
             ref = f"; dashed line: {reference_label} at {_fmt_num(r)}"
-            gaps = [abs(h - r) if math.isfinite(h) else -1.0 for h in heights]
-            if r != 0 and max(gaps) >= 0:
+            gaps = [-1.0 if math.isnan(h) else abs(h - r) for h in heights]
+            if r != 0 and max(gaps) > 0:
                 i = int(np.argmax(gaps))
                 ref += f"; farthest from it: {list(values)[i]}, {_fmt_num(heights[i] / r)} times it"
         return f"{ax.get_title()}: one bar per case of {_plain(ylabel)}: {bars}{ref}."

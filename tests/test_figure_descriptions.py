@@ -358,3 +358,18 @@ def test_long_figures_stay_short_and_say_how_many_were_left_out():
     many = {f"run {i}": np.linspace(1.0, 1.0 / (i + 2), 5) for i in range(30)}
     text = alt(plots.loss_curves(many))
     assert len(text) < 450 and "more runs" in text
+
+
+def test_odd_data_in_the_lecture_06_figures_is_described_not_replaced_by_the_fallback():
+    nan, inf = float("nan"), float("inf")
+    text = alt(plots.norm_ratio_figure(np.full((3, 2), nan), np.ones(3), 0.0, 0.1))
+    assert "at layer 3 none is finite" in text and "(0 of 0 inside)" in text
+    with np.errstate(invalid="ignore"):  # matplotlib's transform of an infinite bar
+        text = alt(plots.ratio_bars({"a": inf, "b": 1.0}, reference=1.0))
+    assert "farthest from it: a, inf times it" in text
+    assert "farthest" not in alt(plots.ratio_bars({"a": 1.0}, reference=1.0))
+    with np.errstate(invalid="ignore"):  # matplotlib's density of an empty histogram
+        text = alt(plots.qr_sign_fix_figure(np.r_[5.0, 6.0], np.r_[0.1, 0.2]))
+    assert "without the sign fix there are no values in [-1, 1]" in text
+    text = alt(plots.spectrum_figure(np.r_[1.0, 0.5, 1e-30, 1e-20], np.ones(4), 2, floor=1e-16))
+    assert "span -30.0 to 0.0 (30.0 decades)" in text and "2 of 4 lie below" in text
