@@ -12,6 +12,8 @@ tests/test_accessibility.py:
   opacity). :data:`A11Y_CSS` replaces them with colours of the same hue and at least 4.5:1
   against the cell background (#f5f5f5), checked by :func:`contrast_ratio` in the tests.
 * **Links distinguishable without colour**: underlined in text.
+* **Math that renders**: the copied MathJax has only the STIX-Web fonts, so they are configured,
+  and math inside a folded answer is laid out again when the answer opens.
 * **No inert controls.** A saved widget renders in a static page as sliders and dropdowns that
   do nothing (and carry no accessible name). :func:`strip_widgets` replaces each widget view by
   a short note that the explorer runs in JupyterLab; the notebook's static figure (what nbval
@@ -88,6 +90,17 @@ TEMPLATE_BLOCKS = (
     + A11Y_CSS  # plain CSS holds no "{{", "{%" or "{#", so Jinja leaves it as it is
     + """</style>
 {% endblock notebook_css %}
+{% block html_head_js_mathjax %}{{ super() }}
+<script type="text/x-mathjax-config">
+// The MathJax copied into the site ships the STIX-Web fonts only (not the TeX ones); and math
+// inside a folded <details> answer cannot be measured while hidden, so it is laid out on opening.
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web",
+                                 webFont: "STIX-Web", imageFont: null}});
+document.addEventListener("toggle", function (e) {
+  if (e.target.open && window.MathJax) { MathJax.Hub.Queue(["Rerender", MathJax.Hub, e.target]); }
+}, true);
+</script>
+{% endblock html_head_js_mathjax %}
 {% block data_png scoped %}
 {%- set alt = output | get_metadata('alt', 'image/png') -%}
 {%- if not alt -%}{%- set alt = output.data.get('text/plain', 'Figure') -%}{%- endif -%}
