@@ -162,12 +162,25 @@ def test_blank_exercise_gets_zero(reports):
 def orthogonal_without_sign_fix(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
     if layout == "out_in":  # PyTorch: (shape[0], prod(shape[1:]))
         rows, cols = shape[0], math.prod(shape[1:])
-    else:
+    elif layout == "in_out":
         rows, cols = math.prod(shape[:-1]), shape[-1]
+    else:
+        raise ValueError(f"layout must be 'in_out' or 'out_in', got {layout!r}")
     q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
     if rows < cols:
         q = q.T
     return (gain * q).reshape(shape).astype(dtype)
+
+
+def orthogonal_accepting_any_layout(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
+    layout = "out_in" if layout == "out_in" else "in_out"  # anything else silently in_out
+    return orthogonal_without_sign_fix(shape, rng, gain=gain, layout=layout, dtype=dtype)
+
+
+def test_an_unknown_layout_must_raise():
+    r = run_checks("orthogonal", orthogonal_accepting_any_layout)
+    assert _checks(r)["ValueError for an unknown layout"] is False
+    assert r.points < r.max_points
 
 
 def orthogonal_ignoring_gain(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
@@ -209,6 +222,8 @@ def test_the_library_orthogonal_passes_the_checks_on_hidden_inputs():
     def fresh_orthogonal(shape, rng, *, gain=1.0, layout="in_out", dtype=np.float32):
         # an independent, correct answer (wrapping the library would be refused as the reference)
         shape = tuple(shape)
+        if layout not in ("in_out", "out_in"):
+            raise ValueError(f"unknown layout {layout!r}")
         if layout == "in_out":
             rows, cols = int(np.prod(shape[:-1])), shape[-1]
         else:

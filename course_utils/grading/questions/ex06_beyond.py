@@ -20,7 +20,7 @@ from course_utils.grading.checks import (
     random_initializer,
     seed_checks,
 )
-from course_utils.grading.predictions import gated, predicted
+from course_utils.grading.predictions import PredictedCheck, apply_gate, gated, predicted
 from course_utils.grading.registry import question
 from course_utils.lsuv import lsuv_step
 
@@ -32,6 +32,7 @@ EXERCISE = "06_beyond"
 #: diagonal entry is positive with probability 1/2; without the fix, numpy's Householder QR makes
 #: Q[0, 0] = -|a_00| / ||a_0|| negative in every draw.
 HAAR_DRAWS = 120
+BAD_LAYOUTS = ("channels_last", "NCHW", "inout", "out-in")
 HAAR_Z = 5.0
 
 
@@ -84,10 +85,18 @@ class OrthogonalCheck(QuestionCheck):
         calls.append(Call(calls[0].args, {}, group="same seed"))
         calls.append(Call((calls[0].args[0], Rng(seeds[5])), {}, group="other seed"))
         calls += [Call(((4, 4), Rng(s)), {}, group="haar") for s in haar_seeds]
+        bad = "channels_last" if rng is None else str(rng.choice(BAD_LAYOUTS))
+        calls.append(Call(((6, 4), Rng(seeds[0])), {"layout": bad}, group="bad layout"))
         return calls
 
     def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
-        err = first_error([o for c, o in zip(calls, outcomes, strict=True) if c.group != "out_in"])
+        err = first_error(
+            [
+                o
+                for c, o in zip(calls, outcomes, strict=True)
+                if c.group not in ("out_in", "bad layout")
+            ]
+        )
         results = [CheckResult("runs", not err, err or "returns a value for every input")]
         shape_msgs, ortho_msgs, dtype_msgs = [], [], []
         n_samples = 0
@@ -138,6 +147,7 @@ class OrthogonalCheck(QuestionCheck):
             )
         results.append(self._out_in(calls, outcomes, name))
         results.append(self._haar(calls, outcomes))
+        results.append(self._bad_layout(calls, outcomes, name))
         results.extend(seed_checks(calls, outcomes, draw_hint="rng.standard_normal"))
         return results  # fmt: skip
 
@@ -180,6 +190,21 @@ class OrthogonalCheck(QuestionCheck):
         return CheckResult(
             "out_in layout", True, "out_in: (shape[0], prod(shape[1:])) orthogonal times gain"
         )
+
+    @staticmethod
+    def _bad_layout(calls: list[Call], outcomes: list[Outcome], name: str) -> CheckResult:
+        """The question's text asks for ValueError on an unknown layout."""
+        for call, out in zip(calls, outcomes, strict=True):
+            if call.group != "bad layout":
+                continue
+            if out.ok:
+                msg = f"{call.describe(name)} returned a value: an unknown layout must raise"
+                return CheckResult("ValueError for an unknown layout", False, msg)
+            if not out.error.startswith("ValueError"):
+                msg = f"{call.describe(name)} raised {out.error[:80]}, not ValueError"
+                return CheckResult("ValueError for an unknown layout", False, msg)
+            return CheckResult("ValueError for an unknown layout", True, "raises ValueError")
+        return CheckResult("ValueError for an unknown layout", False, NO_OUTPUT)
 
     @staticmethod
     def _haar(calls: list[Call], outcomes: list[Outcome]) -> CheckResult:
@@ -243,13 +268,33 @@ def _lsuv_calls(rng: np.random.Generator) -> list[Call]:
     return calls
 
 
+class _LsuvCheck(PredictedCheck):
+    """Values against the reference, plus the dtype of the weight kept (the question asks)."""
+
+    def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
+        results = super().verdict(calls, outcomes, name)
+        wrong, n_arrays = [], 0
+        for call, out in zip(calls, outcomes, strict=True):
+            if out.ok and isinstance(out.value, np.ndarray):
+                n_arrays += 1
+                if out.value.dtype != call.args[0].dtype:
+                    wrong.append(f"dtype {out.value.dtype}, the weight's is {call.args[0].dtype}")
+        if n_arrays == 0:
+            results.append(CheckResult("dtype kept", False, NO_OUTPUT))
+        else:
+            results.append(
+                CheckResult("dtype kept", not wrong, wrong[0] if wrong else "the weight's dtype")
+            )
+        return apply_gate(results, [results[0].name])
+
+
 _VIS = np.random.default_rng(606)
 question(
     "lsuv_step",
     exercise=EXERCISE,
     points=1.5,
     title="one LSUV step: rescale W so Var(x W) = 1 on the batch",
-    check=predicted(
+    check=_LsuvCheck(
         lsuv_step_reference,
         visible=[
             Call(
