@@ -117,6 +117,17 @@ def test_typical_mistakes_lose_points(qid, fn):
             "biases are left out",
         ),
         ("pytorch_default_limit_std", lambda width, act: math.sqrt(1 / (3 * width)), "bias alone"),
+        (
+            "pytorch_default_limit_std",
+            lambda width, act: (
+                math.sqrt(2 / (5 * width))
+                if act == "relu"
+                else ex04.pytorch_default_limit_std_reference(width, act)
+                if act == "sigmoid"
+                else math.sqrt(1 / (2 * width))
+            ),
+            "small-q approximation",
+        ),
     ],
 )
 def test_wrong_predictions_are_diagnosed(qid, fn, words):
@@ -173,11 +184,11 @@ def test_pytorch_default_std_agrees_with_torch_nn_linear(activation):
     assert abs(np.mean(stds) - want) <= 5 * se + 0.02 * want, (np.mean(stds), want, se)
 
 
-@pytest.mark.parametrize("activation", ["relu", "linear", "sigmoid"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "linear", "sigmoid"])
 def test_bias_floor_is_reached_by_deep_default_stacks(activation):
     """40 layers of width 128 (numpy draws of the same uniform laws): the rms of z_40 within 5 SE
     (R = 12 stacks) + 3 % of the predicted floor."""
-    f = {"relu": lambda z: np.maximum(z, 0), "linear": lambda z: z,
+    f = {"relu": lambda z: np.maximum(z, 0), "linear": lambda z: z, "tanh": np.tanh,
          "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[activation]  # fmt: skip
     rng = np.random.default_rng(42)
     n, rms = 128, []

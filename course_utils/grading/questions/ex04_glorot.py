@@ -231,10 +231,15 @@ question(
     title="stretch: the std a deep stack of default nn.Linear layers settles at (the bias floor)",
     check=predicted(
         pytorch_default_limit_std_reference,
-        visible=[Call((256, "relu"), group="floor"), Call((100, "sigmoid"), group="floor")],
+        visible=[
+            Call((256, "relu"), group="floor"),
+            Call((50, "tanh"), group="floor"),
+            Call((100, "sigmoid"), group="floor"),
+        ],
         hidden=lambda rng: [
-            Call((int(rng.integers(16, 4097)), act), group="floor")
-            for act in ("relu", "linear", "sigmoid")
+            Call((int(rng.integers(16, 4097)), "relu"), group="floor"),
+            Call((int(rng.integers(16, 201)), "tanh"), group="floor"),
+            Call((int(rng.integers(16, 4097)), "sigmoid"), group="floor"),
         ],
         rtol=1e-4,
         mistakes={
@@ -243,10 +248,12 @@ question(
             ),
             "the floor is the bias alone, 1/(3 n); the layers add a share of the signal above "
             "it": lambda width, act: math.sqrt(1.0 / (3 * width)),
+            "the small-q approximation 1/(2n) (tanh taken as linear) is used; the exact fixed "
+            "point of the tanh recursion is asked": lambda width, act: math.sqrt(1.0 / (2 * width)),
         },
         hints={
             "floor": "the per-layer recursion of question 5 with equal widths has a fixed point; "
-            "the sigmoid's outputs are not zero-mean",
+            "tanh is not exactly linear and the sigmoid's outputs are not zero-mean",
         },
     ),
     forbidden=("course_utils.theory.predict", "course_utils.theory.forward_variance"),
