@@ -69,7 +69,7 @@ def test_course_grade_is_documented_and_its_help_names_itself():
 def test_install_section_states_measured_sizes_and_the_cpu_index():
     install = README.split("## Install", 1)[1].split("\n## ", 1)[0]
     assert "https://download.pytorch.org/whl/cpu" in install
-    assert re.search(r"\d+ MB downloaded", install) and re.search(r"\d(\.\d)? GB on disk", install)
+    assert re.search(r"\d+ MB\s+downloaded", install) and re.search(r"\d(\.\d)? GB\s+on\s+disk", install)
     assert "pip install -e . --no-deps" in install
     assert "--root" in install
 
