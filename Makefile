@@ -57,8 +57,10 @@ lab: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# Two workers (most of the slow tests wait on kernels, sandboxes and Chromium); --dist loadfile
+# keeps a module's tests, and the fixtures they share, in one worker.
 unit: setup
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -n 2 --dist loadfile --durations=15
 
 # Every notebook in the repository runs under nbval (strict output comparison), two notebooks at
 # a time (one kernel each; --dist loadfile keeps a notebook's cells together in one worker).

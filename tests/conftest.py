@@ -54,3 +54,41 @@ def bwrap() -> str:
     if reason:
         pytest.skip(reason)
     return shutil.which("bwrap")
+
+
+def _build_or_skip(build):
+    try:
+        return build()
+    except RuntimeError as err:  # the pages' scripts are fetched once with npm (site.py)
+        if "npm is needed" in str(err):
+            pytest.skip(str(err))
+        raise
+
+
+@pytest.fixture(scope="session")
+def course_site(tmp_path_factory):
+    """``make html`` of this course, built once per test session (per xdist worker) from another
+    working folder with the course folder given: ``(out, pages)``."""
+    from pathlib import Path
+
+    from course_utils import site
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("course-site")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("elsewhere"))
+        pages = _build_or_skip(lambda: site.build_html(out, root=root))
+    return out, pages
+
+
+@pytest.fixture(scope="session")
+def course_decks(tmp_path_factory):
+    """``make slides`` of this course, built once per test session: ``(out, deck paths)``."""
+    from pathlib import Path
+
+    from course_utils import site
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("course-slides")
+    decks = _build_or_skip(lambda: site.build_slides(out, root=root))
+    return out, [Path(p) for p in decks]

@@ -99,16 +99,14 @@ def test_widgets_become_a_note_in_static_pages():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("a11y")
-    site.build_html(out / "site", root=ROOT)
-    site.build_slides(out / "slides", root=ROOT)
-    return out
+def built(course_site, course_decks):
+    """The site and the decks, built once per session (tests/conftest.py)."""
+    return {"site": course_site[0], "slides": course_decks[0]}
 
 
 def test_every_figure_in_the_site_has_a_real_description(built):
     missing = {}
-    for page in sorted((built / "site").rglob("*.html")):
+    for page in sorted(built["site"].rglob("*.html")):
         if "static" in page.parts:
             continue
         alts = _alts(page.read_text(encoding="utf-8"))
@@ -124,10 +122,10 @@ def test_site_and_slides_pass_axe_core(built, chromium):
         pytest.skip("npm is needed once to fetch axe-core: install Node.js")
     from _axe import BLOCKING, audit, summary
 
-    pages = [built / "site" / "index.html"]
-    pages += sorted((built / "site" / "notebooks").glob("*.html"))
-    pages += sorted((built / "site" / "exercises").glob("*.html"))
-    pages += sorted((built / "slides").glob("*.slides.html"))
+    pages = [built["site"] / "index.html"]
+    pages += sorted((built["site"] / "notebooks").glob("*.html"))
+    pages += sorted((built["site"] / "exercises").glob("*.html"))
+    pages += sorted(built["slides"].glob("*.slides.html"))
     assert len(pages) >= 15
     results = audit(pages, chromium=chromium)
     print("\naxe-core, wcag2a + wcag2aa, all impacts:\n" + summary(results))

@@ -55,15 +55,12 @@ def _local_target(page: Path, ref: str) -> Path | None:
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory):
-    """The course's site, built from another working folder with the course folder given."""
+def built_site(course_site):
+    """The course's site, built from another working folder with the course folder given
+    (once per session: tests/conftest.py)."""
     if not LECTURES:
         pytest.skip("no lecture notebooks yet")
-    out = tmp_path_factory.mktemp("site")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(tmp_path_factory.mktemp("elsewhere"))
-        pages = site.build_html(out, root=ROOT)
-    return out, pages
+    return course_site
 
 
 def _tiny_course(folder: Path) -> Path:

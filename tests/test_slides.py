@@ -289,7 +289,7 @@ def _probe_notebook(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory) -> dict[str, list[SlideFit]]:
+def measured(tmp_path_factory, course_decks) -> dict[str, list[SlideFit]]:
     reason = _missing_reason()
     if reason:
         pytest.skip(reason)
@@ -298,12 +298,7 @@ def measured(tmp_path_factory) -> dict[str, list[SlideFit]]:
     from playwright.sync_api import sync_playwright
 
     start = time.perf_counter()
-    try:
-        decks = build_decks(tmp_path_factory.mktemp("slides"))
-    except RuntimeError as err:  # reveal.js is fetched once with npm (site.py)
-        if "npm is needed" in str(err):
-            pytest.skip(str(err))
-        raise
+    decks = course_decks[1]  # built once per session (tests/conftest.py)
     probe_root = tmp_path_factory.mktemp("probe")
     probe_nb = _probe_notebook(probe_root)
     (probe_deck,) = build_decks(probe_root / "slides", root=probe_root)
