@@ -49,6 +49,7 @@ MAX_KERNELS = 5  # a kernel that dies (or is killed) is restarted with the offen
 MAX_FILE_BYTES = 20 * 2**20  # a submission larger than this is refused
 MAX_LINE_BYTES = 96 * 2**20  # one worker event (a question's answer with its arrays)
 MAX_WORKER_BYTES = 512 * 2**20  # everything a worker may send
+READ_CHUNK = 2**20  # the grader reads a worker's events in chunks of this size (bounded read-ahead)
 MAX_MESSAGE = 400  # characters of one message in the reports
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
@@ -561,7 +562,9 @@ async def _run_worker(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        limit=MAX_LINE_BYTES,
+        # a small read-ahead: the pipe, not this process, holds what the worker sends before the
+        # grader has judged the previous event (read_line below enforces the event cap)
+        limit=READ_CHUNK,
         cwd=cwd,
         env=env if not use_sandbox else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
         start_new_session=True,
@@ -573,13 +576,34 @@ async def _run_worker(
             if len(stderr_tail) < 8192:
                 stderr_tail.extend(chunk[: 8192 - len(stderr_tail)])
 
+    pending = bytearray()
+
+    async def read_line() -> bytes:
+        """The next line (b"" at the end), read in chunks of READ_CHUNK; ValueError past the cap."""
+        scanned = 0
+        while True:
+            i = pending.find(b"\n", scanned)
+            if i >= 0:
+                line = bytes(pending[: i + 1])
+                del pending[: i + 1]
+                return line
+            if len(pending) > MAX_LINE_BYTES:
+                raise ValueError("line longer than the cap")
+            scanned = len(pending)
+            chunk = await proc.stdout.read(READ_CHUNK)
+            if not chunk:
+                line = bytes(pending)
+                pending.clear()
+                return line
+            pending.extend(chunk)
+
     async def read_events() -> str | None:
         received = 0
         done = False
         while True:
             try:
-                line = await proc.stdout.readline()
-            except (ValueError, asyncio.LimitOverrunError):
+                line = await read_line()
+            except ValueError:
                 return "the sandbox sent a message larger than the cap; it was stopped"
             if not line:
                 break
