@@ -430,11 +430,14 @@ def test_output_flood_keeps_the_grader_small(tmp_path):
     path = tmp_path / "03_lecun-flood.ipynb"
     nbformat.write(nb, path)
     out = tmp_path / "grades.json"
+    # VmHWM is this process image's own peak; getrusage's ru_maxrss would also count the memory
+    # of the pytest worker that forked it (Linux carries maxrss across fork and exec)
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from course_utils.grading.cli import main\n"
         f"rc = main([{str(path)!r}, '--json', {str(out)!r}, '--timeout', '240', '--quiet'])\n"
-        "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "status = open('/proc/self/status').read()\n"
+        "print('PEAK_KB', re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
         "sys.exit(rc)\n"
     )
     proc = subprocess.run(
