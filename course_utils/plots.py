@@ -38,6 +38,7 @@ from course_utils.figure_alt import describe, description, install_ipython_forma
 from course_utils.theory import (  # numerics; re-exported for lecture 00's callers
     LANDSCAPE_MINIMA,
     LANDSCAPE_STARTS,
+    _positive_int,  # the argument check the numerics use, shared
     basins_of_attraction,
     gradient_descent_1d,
     landscape_grad,
@@ -1213,20 +1214,6 @@ __all__ += [
     "spectrum_figure",
     "truncated_normal_figure",
 ]
-
-
-def _as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"{name} must be a numpy.random.Generator or an int, got {type(rng).__name__}")
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def basins_figure(
