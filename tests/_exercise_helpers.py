@@ -50,6 +50,21 @@ STUBS: dict[str, Callable[..., Any]] = {
 }
 
 
+def assert_points_split(
+    exercise: str, ids: list[str], predictions: set[str], stretch: str, full: float
+) -> None:
+    """The exercise's questions are ``ids`` in order, worth ``full`` points; at least half of
+    them on the ``predictions``; exactly one stretch question, ``stretch``, at most 20 %."""
+    from course_utils.grading.registry import questions_for
+
+    qs = questions_for(exercise)
+    assert [q.id for q in qs] == ids
+    assert sum(q.points for q in qs) == full
+    assert sum(q.points for q in qs if q.id in predictions) >= full / 2
+    stretched = [q for q in qs if q.title.startswith("stretch")]
+    assert [q.id for q in stretched] == [stretch] and stretched[0].points <= 0.2 * full
+
+
 def hidden_points(qid: str, answer: Any, seed: int = 0) -> float:
     """Points of ``answer`` on the grader's hidden inputs drawn with ``seed``."""
     q = get_question(qid)

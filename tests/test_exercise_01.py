@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _exercise_helpers import assert_stubs_earn_zero
+from _exercise_helpers import assert_points_split, assert_stubs_earn_zero
 from _grading_helpers import (
     assert_full_marks,
     assert_passes_hidden_checks,
@@ -27,7 +27,7 @@ from _grading_helpers import (
 )
 
 from course_utils import symmetry
-from course_utils.grading import questions_for, run_checks
+from course_utils.grading import run_checks
 from course_utils.grading.questions import ex01_symmetry as ex01
 
 SOLUTION, EXERCISE = notebooks("01_symmetry")
@@ -50,12 +50,7 @@ def answers() -> dict:
 
 
 def test_questions_and_points():
-    qs = questions_for("01_symmetry")
-    assert [q.id for q in qs] == IDS
-    assert sum(q.points for q in qs) == FULL
-    assert sum(q.points for q in qs if q.id in PREDICTIONS) >= FULL / 2
-    stretch = [q for q in qs if q.title.startswith("stretch")]
-    assert [q.id for q in stretch] == [STRETCH] and stretch[0].points <= 0.2 * FULL
+    assert_points_split("01_symmetry", IDS, PREDICTIONS, STRETCH, FULL)
 
 
 @pytest.mark.parametrize("qid", IDS)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from _exercise_helpers import assert_stubs_earn_zero, solution_functions
+from _exercise_helpers import assert_points_split, assert_stubs_earn_zero, solution_functions
 from _grading_helpers import (
     assert_full_marks,
     assert_passes_hidden_checks,
@@ -23,7 +23,7 @@ from _grading_helpers import (
     notebooks,
 )
 
-from course_utils.grading import get_question, questions_for, run_checks
+from course_utils.grading import get_question, run_checks
 from course_utils.grading.questions import ex06_beyond as ex06
 from course_utils.initializers import fan_in_and_fan_out
 
@@ -43,12 +43,7 @@ FULL = 15.0
 
 
 def test_questions_and_points():
-    qs = questions_for("06_beyond")
-    assert [q.id for q in qs] == IDS
-    assert sum(q.points for q in qs) == FULL
-    assert sum(q.points for q in qs if q.id in PREDICTIONS) >= FULL / 2
-    stretch = [q for q in qs if q.title.startswith("stretch")]
-    assert [q.id for q in stretch] == [STRETCH] and stretch[0].points <= 0.2 * FULL
+    assert_points_split("06_beyond", IDS, PREDICTIONS, STRETCH, FULL)
 
 
 @pytest.fixture(scope="module")
