@@ -32,6 +32,7 @@ from course_utils.grading.checks import (
     NO_OUTPUT,
     Call,
     CheckResult,
+    DeterministicCheck,
     Outcome,
     QuestionCheck,
     Rng,
@@ -138,8 +139,9 @@ def _apply(fn: Callable[..., Any], call: Call) -> Any:
     return fn(*materialize(call.args), **materialize(dict(call.kwargs)))
 
 
-class PredictedCheck(QuestionCheck):
-    """See :func:`predicted`."""
+class PredictedCheck(DeterministicCheck):
+    """See :func:`predicted`: a deterministic check (same inputs, reference and groups) whose
+    verdict never shows the expected value and names a known mistake when the answer matches one."""
 
     def __init__(
         self,
@@ -153,17 +155,11 @@ class PredictedCheck(QuestionCheck):
         hints: dict[str, str] | None = None,
         main: str | None = None,
     ) -> None:
-        self.reference = reference
-        self.visible = list(visible)
-        self.hidden = hidden
-        self.rtol = float(rtol)
-        self.atol = float(atol)
+        super().__init__(
+            reference, visible=visible, hidden=hidden, rtol=float(rtol), atol=float(atol),
+            hints=hints, main=main,
+        )  # fmt: skip
         self.mistakes = dict(mistakes or {})
-        self.hints = dict(hints or {})
-        self.main = main
-
-    def calls(self, rng: np.random.Generator | None) -> list[Call]:
-        return list(self.visible) if rng is None else list(self.hidden(rng))
 
     def _diagnose(self, call: Call, got: Any) -> str:
         for label, wrong in self.mistakes.items():
