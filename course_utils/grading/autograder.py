@@ -37,6 +37,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from course_utils.grading.gradebook import write_text_atomic
+
 __all__ = ["build", "results_from_report", "run", "sandbox_works"]
 
 SETUP_SH = r"""#!/usr/bin/env bash
@@ -264,9 +266,7 @@ def run(exercise: str, root: str | os.PathLike = "/autograder") -> dict:
             else:
                 notes.append(f"The grader could not run (exit status {proc.returncode}).")
     results = results_from_report(report, seconds=time.monotonic() - start, note="\n".join(notes))
-    tmp_path = results_dir / ".results.json.partial"
-    tmp_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp_path, results_dir / "results.json")
+    write_text_atomic(results_dir / "results.json", json.dumps(results, indent=2) + "\n")
     return results
 
 

@@ -290,6 +290,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a gradebook is for reading
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from course_utils.grading.gradebook import escape_cell as csv_cell
+from course_utils.grading.gradebook import write_text_atomic as write_atomic
 from course_utils.grading.runner import SubmissionReport
+
+__all__ = ["csv_cell", "to_json", "to_text", "write_atomic", "write_csv", "write_json"]
 
 
 def to_text(reports: list[SubmissionReport]) -> str:
@@ -34,34 +36,9 @@ def to_json(reports: list[SubmissionReport]) -> list[dict]:
     return [r.as_dict() for r in reports]
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``: a
-    reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(reports: list[SubmissionReport], path: str | Path) -> None:
     """Write :func:`to_json` to ``path`` (UTF-8, indented), atomically."""
     write_atomic(path, json.dumps(to_json(reports), indent=2) + "\n")
-
-
-def csv_cell(value: object) -> object:
-    """A spreadsheet-safe cell: text starting with ``=``, ``+``, ``-``, ``@`` (or a tab or
-    carriage return) gets a leading apostrophe, so it is never evaluated as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def write_csv(reports: list[SubmissionReport], path: str | Path) -> None:
