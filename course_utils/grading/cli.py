@@ -199,28 +199,21 @@ def main(argv: list[str] | None = None) -> int:
         call_timeout=args.call_timeout or min(10.0, args.timeout),
     )
     # nbgrader: an assignment folder named after an exercise grades its notebooks as that one
-    groups: dict[str | None, list[Path]] = {}
     known = set(exercises())
-    for path in paths:
+
+    def forced_exercise(path: Path) -> str | None:
         assignment = owners.get(str(path), ("", ""))[1]
-        forced = args.exercise or (assignment if assignment in known else None)
-        groups.setdefault(forced, []).append(path)
-    by_path = {}
-    for forced, group in groups.items():
-        for path, report in zip(
-            group,
-            grade_paths(
-                group,
-                limits=limits,
-                jobs=args.jobs,
-                seed=args.seed,
-                use_sandbox=not args.no_sandbox,
-                exercise=forced,
-            ),
-            strict=True,
-        ):
-            by_path[str(path)] = report
-    reports = [by_path[str(p)] for p in paths]
+        return args.exercise or (assignment if assignment in known else None)
+
+    forced = [forced_exercise(p) for p in paths]
+    reports = grade_paths(
+        paths,
+        limits=limits,
+        jobs=args.jobs,
+        seed=args.seed,
+        use_sandbox=not args.no_sandbox,
+        exercise=forced,
+    )
     rows = []
     for path, report in zip(paths, reports, strict=True):
         row = report.as_dict()

@@ -32,6 +32,7 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -827,9 +828,12 @@ def grade_paths(
     jobs: int = 1,
     seed: int | None = None,
     use_sandbox: bool = True,
-    exercise: str | None = None,
+    exercise: str | None | Sequence[str | None] = None,
 ) -> list[SubmissionReport]:
     """Grade every file in ``paths`` with at most ``jobs`` sandboxes at once; reports in order.
+
+    ``exercise`` forces the exercise of every submission (a name), or of each one (a sequence
+    as long as ``paths``, ``None`` where the notebook's own name and metadata decide).
 
     ``seed`` fixes the grader's input draws (for debugging); by default they come from
     ``os.urandom``. Raises :class:`~course_utils.grading.sandbox.SandboxUnavailable` when
@@ -842,6 +846,14 @@ def grade_paths(
         seed if seed is not None else int.from_bytes(os.urandom(16), "little")
     )
     rngs = [np.random.default_rng(s) for s in base.spawn(len(paths))]
+    if exercise is None or isinstance(exercise, str):
+        forced_list = [exercise] * len(paths)
+    else:
+        forced_list = list(exercise)
+        if len(forced_list) != len(paths):
+            raise ValueError(
+                f"exercise must be a name or one entry per path ({len(paths)}), got {len(forced_list)}"
+            )
     views = _Views()
 
     async def main() -> list[SubmissionReport]:
@@ -849,11 +861,11 @@ def grade_paths(
         for i in range(max(1, jobs)):
             slots.put_nowait(i)
 
-        async def one(path: Path, rng: np.random.Generator) -> SubmissionReport:
+        async def one(path: Path, rng: np.random.Generator, forced: str | None) -> SubmissionReport:
             slot = await slots.get()
             try:
                 return await grade_submission_async(
-                    path, limits, rng, use_sandbox=use_sandbox, exercise=exercise,
+                    path, limits, rng, use_sandbox=use_sandbox, exercise=forced,
                     slot=slot, views=views,
                 )  # fmt: skip
             except Exception as err:  # noqa: BLE001 - last line of defence
@@ -864,7 +876,11 @@ def grade_paths(
             finally:
                 slots.put_nowait(slot)
 
-        return list(await asyncio.gather(*(one(p, r) for p, r in zip(paths, rngs, strict=True))))
+        return list(
+            await asyncio.gather(
+                *(one(p, r, f) for p, r, f in zip(paths, rngs, forced_list, strict=True))
+            )
+        )
 
     try:
         return asyncio.run(main())
