@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_LENGTH", "describe", "description", "install_ipython_formatters", "summarize"]
+__all__ = [
+    "MAX_LENGTH",
+    "describe",
+    "description",
+    "format_number",
+    "install_ipython_formatters",
+    "summarize",
+]
 
 MAX_LENGTH = 600
 """Longest description kept (screen readers read alt text in one go; keep it short)."""
@@ -80,10 +87,18 @@ def description(fig: Any) -> str | None:
     return getattr(fig, _ATTRIBUTE, None)
 
 
-def _num(x: float) -> str:
+def format_number(x: float) -> str:
+    """A number for a figure description: 3 significant digits, a short exponent when tiny or
+    huge (``4e-5``, ``1.2e4``), ``nan``/``inf`` as such.
+
+    >>> format_number(4.1e-05), format_number(12345.0), format_number(0.5)
+    ('4.1e-5', '1.2e4', '0.5')
+    """
     if not np.isfinite(x):
-        return "nan" if np.isnan(x) else ("inf" if x > 0 else "-inf")
-    return f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
+        return str(float(x))
+    text = f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if e else text
 
 
 def _axes_sentence(ax: Any) -> str:
@@ -104,9 +119,9 @@ def _axes_sentence(ax: Any) -> str:
             continue
         label = ln.get_label() if not str(ln.get_label()).startswith("_") else "a line"
         if y.size == 1 or np.allclose(y, y[0]):
-            parts.append(f"{label} at {_num(y[0])}")
+            parts.append(f"{label} at {format_number(y[0])}")
         else:
-            parts.append(f"{label} from {_num(y[0])} to {_num(y[-1])}")
+            parts.append(f"{label} from {format_number(y[0])} to {format_number(y[-1])}")
     if len(named or lines) > 6:
         parts.append(f"{len(named or lines) - 6} more lines")
     if ax.patches and not lines:

@@ -34,7 +34,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from course_utils.figure_alt import describe, description, install_ipython_formatters, summarize
+from course_utils.figure_alt import (
+    describe,
+    description,
+    format_number,
+    install_ipython_formatters,
+    summarize,
+)
 from course_utils.theory import (  # numerics; re-exported for lecture 00's callers
     LANDSCAPE_MINIMA,
     LANDSCAPE_STARTS,
@@ -101,13 +107,7 @@ def color(i: int) -> str:
 # --------------------------------------------------------------------------- input helpers
 
 
-def _fmt_num(x: float) -> str:
-    """A number for a figure description: 3 significant digits, exponent when tiny or huge."""
-    if not np.isfinite(x):
-        return str(x)
-    text = f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
-    mantissa, e, exponent = text.partition("e")
-    return f"{mantissa}e{int(exponent)}" if e else text  # 4e-05 -> 4e-5, 1.2e+04 -> 1.2e4
+_fmt_num = format_number  # the one number format of figure descriptions (figure_alt)
 
 
 # Figure descriptions (alt text): short, read off the plotted data, never raising.
