@@ -13,17 +13,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from conftest import CHROMIUM, CHROMIUM_ARGS
+
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def axe_source() -> str:
@@ -40,7 +33,7 @@ _RUN = """async (tags) => {
 }"""
 
 
-def audit(pages: list[Path], *, chromium: str = "/usr/bin/chromium") -> dict[str, list[dict]]:
+def audit(pages: list[Path], *, chromium: str = CHROMIUM) -> dict[str, list[dict]]:
     """Violations per page: ``{page: [{id, impact, help, nodes, count}]}``.
 
     Slide decks are audited in reveal's print layout, where every slide is laid out at once.
