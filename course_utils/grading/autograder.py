@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -150,19 +149,11 @@ def build(
 
 
 def sandbox_works() -> bool:
-    """Whether bubblewrap can start a sandbox here (a no-op command in fresh namespaces)."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return False
-    try:
-        probe = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-            capture_output=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
+    """Whether the grader's own bubblewrap sandbox can start here (its probe, the same one the
+    grader runs before it refuses)."""
+    from course_utils.grading import sandbox
+
+    return sandbox.unavailable_reason() is None
 
 
 def _titles() -> dict[str, str]:
