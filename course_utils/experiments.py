@@ -230,6 +230,13 @@ def sum_variance_mc(
     >>> bool(abs(v - 1.0) < 0.1)
     True
     """
+    y = _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution)
+    return float(y.var(ddof=1))
+
+
+def _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution) -> np.ndarray:
+    """``n_samples`` draws of ``y = sum_i w_i x_i``, the arguments checked first (ValueError
+    naming the argument)."""
     n = _positive_int("n", n)
     n_samples = _positive_int("n_samples", n_samples)
     if n_samples < 2:
@@ -240,12 +247,6 @@ def sum_variance_mc(
         raise ValueError(f"case must be one of {', '.join(map(repr, SUM_CASES))}; got {case!r}")
     if distribution not in ("normal", "uniform"):
         raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
-    y = _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution)
-    return float(y.var(ddof=1))
-
-
-def _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution) -> np.ndarray:
-    """``n_samples`` draws of ``y = sum_i w_i x_i`` (arguments already validated)."""
     rng = _as_rng(rng)
     cols = 1 if case == "shared" else n
     if distribution == "normal":
@@ -285,16 +286,6 @@ def sum_moments_mc(
     >>> bool(m2 > 20 * v)
     True
     """
-    n = _positive_int("n", n)
-    n_samples = _positive_int("n_samples", n_samples)
-    if n_samples < 2:
-        raise ValueError(f"n_samples must be at least 2, got {n_samples}")
-    var_w, var_x = _nonneg("var_w", var_w), _nonneg("var_x", var_x)
-    mean_w, mean_x = _real("mean_w", mean_w), _real("mean_x", mean_x)
-    if case not in SUM_CASES:
-        raise ValueError(f"case must be one of {', '.join(map(repr, SUM_CASES))}; got {case!r}")
-    if distribution not in ("normal", "uniform"):
-        raise ValueError(f"distribution must be 'normal' or 'uniform', got {distribution!r}")
     y = _sum_draws(n, rng, n_samples, var_w, var_x, mean_w, mean_x, case, distribution)
     return float(y.var(ddof=1)), float(np.mean(y**2))
 
