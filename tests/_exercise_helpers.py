@@ -96,3 +96,44 @@ def solution_functions(solution: Any, ids: Any) -> dict[str, Any]:
         if cell.metadata.get("nbgrader", {}).get("grade_id") in ids:
             exec(compile(cell.source, "solution", "exec"), ns)
     return ns
+
+
+def assert_wrong_answers_fail(
+    qid: str, corpus: dict[str, Callable[..., Any]], max_fraction: float = 0.25, seeds: int = 3
+) -> None:
+    """Each answer of ``corpus`` (label -> a typical wrong answer: a real misconception, not a
+    stub) earns at most ``max_fraction`` of question ``qid`` on the hidden inputs of every seed,
+    and ``check()`` (the visible inputs) does not pass it."""
+    q = get_question(qid)
+    assert len(corpus) >= 5, f"{qid}: a corpus of at least 5 wrong answers, got {len(corpus)}"
+    for label, answer in corpus.items():
+        visible = run_checks(qid, answer)
+        assert visible.points < q.points, (qid, label, "check() passes it", visible.message)
+        assert visible.points <= max_fraction * q.points, (qid, label, visible.points, visible.message)
+        for seed in range(seeds):
+            got = hidden_points(qid, answer, seed=seed)
+            assert got <= max_fraction * q.points, (qid, label, seed, got)
+
+
+def student_text(exercise_path: Any) -> str:
+    """Every cell source of a generated student notebook, joined, with runs of whitespace made one
+    space (so a closed form split over lines is still found)."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(exercise_path, as_version=4)
+    return re.sub(r"\s+", " ", "\n".join(c.source for c in nb.cells))
+
+
+def assert_no_closed_forms(exercise_path: Any, forbidden: dict[str, list[str]]) -> None:
+    """No closed form of a graded question appears in the student notebook: ``forbidden`` maps a
+    question id to regular expressions (matched case-insensitively against the whitespace-
+    normalized text of every cell) that would give its answer away."""
+    import re
+
+    text = student_text(exercise_path)
+    for qid, patterns in forbidden.items():
+        for pattern in patterns:
+            hit = re.search(pattern, text, flags=re.IGNORECASE)
+            assert hit is None, f"{qid}: the student notebook shows {hit.group(0)!r} ({pattern})"
