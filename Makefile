@@ -24,7 +24,7 @@ export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
-.PHONY: system-deps constraints autograder links
+.PHONY: system-deps constraints autograder links test-portable
 
 setup: $(STAMP)
 
@@ -70,6 +70,13 @@ nbval: setup
 	else $(BIN)/python -m pytest $(NBVAL_FLAGS) -n 2 --dist loadfile -q $$nbs; fi
 
 test: lint unit nbval
+
+# The same nbval run with another machine's numeric code paths in the kernels (OpenBLAS
+# Sandybridge kernels, numpy without AVX2/FMA3/AVX-512, torch's default ATen path, MKL's
+# compatible path: course_utils.kernel_env.PORTABLE_ENV). Committed outputs must pass it too.
+test-portable: setup
+	@nbs=$$(find notebooks solutions exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); \
+	COURSE_KERNEL_PROFILE=portable $(BIN)/python -m pytest $(NBVAL_FLAGS) -n 2 --dist loadfile -q $$nbs
 
 # Re-execute every lecture and solution notebook in place (outputs are committed).
 notebooks: setup

@@ -5,7 +5,7 @@ outputs digit for digit, exactly as ``make nbval`` does, so this file (not the M
 pins the notebook kernels' environment:
 
 - the kernel environment of :mod:`course_utils.kernel_env` (thread counts, SIMD code paths, hash
-  seed), set before any kernel starts or any test imports numpy; a kernel inherits it;
+  seed; ``COURSE_KERNEL_PROFILE=portable`` gives another machine's code paths), set before any kernel starts or any test imports numpy; a kernel inherits it;
 - nbval's sanitizer file ``tests/nbval_sanitize.cfg`` (addresses, timings) unless one is given;
 - the kernel is this Python (``--nbval-current-env``) unless a kernel name is given, so a
   ``python3`` kernel spec of another Python in the user's Jupyter folders is never picked up.
@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from course_utils.kernel_env import KERNEL_ENV
+from course_utils.kernel_env import kernel_environment
 
 HERE = Path(__file__).resolve().parent
 SANITIZE = HERE / "tests" / "nbval_sanitize.cfg"
 
-os.environ.update(KERNEL_ENV)
+# COURSE_KERNEL_PROFILE=portable (make test-portable) selects another machine's code paths.
+os.environ.update(kernel_environment())
 
 
 def pytest_configure(config):

@@ -33,7 +33,7 @@ from nbclient import NotebookClient
 
 # The environment every notebook kernel runs in, here and under nbval: defined in
 # course_utils.kernel_env (the one place it is written), re-exported here.
-from course_utils.kernel_env import KERNEL_ENV
+from course_utils.kernel_env import KERNEL_ENV, kernel_environment
 
 __all__ = ["KERNEL_ENV", "build_exercises", "execute_notebook", "make_exercise", "stamp_solution"]
 
@@ -198,7 +198,7 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> float:
         client.km = client.create_kernel_manager()
         client.km.transport = "ipc"
         client.km.ip = os.path.join(tmp, "kernel-ipc")
-        env = dict(os.environ, **KERNEL_ENV)
+        env = dict(os.environ, **kernel_environment())
         client.execute(cwd=str(path.parent.resolve()), env=env)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
