@@ -51,18 +51,22 @@ def encode(value: Any, depth: int = 0) -> Any:
         return value if abs(value) < 2**53 else float(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else {"__float__": repr(value)}
+    tensor = _torch_array(value)
+    if tensor is not None:
+        value = tensor
     if isinstance(value, (np.ndarray, np.generic)):
         arr = np.asarray(value)
         if arr.dtype.kind not in NUMERIC_KINDS or arr.dtype.hasobject:
             return {"__object__": f"array of dtype {arr.dtype}", "repr": ""}
         if arr.nbytes > MAX_ARRAY_BYTES:
             return {"__object__": f"array too large ({arr.nbytes} bytes)", "repr": ""}
-        data = np.ascontiguousarray(arr)
+        # tobytes() writes C order whatever the strides, and keeps a 0-d array 0-d
+        # (np.ascontiguousarray would have made it shape (1,): a scalar then failed shape checks)
         return {
-            "__ndarray__": base64.b64encode(data.tobytes()).decode("ascii"),
-            "dtype": data.dtype.str,
-            "shape": list(data.shape),
-            "scalar": isinstance(value, np.generic),
+            "__ndarray__": base64.b64encode(arr.tobytes(order="C")).decode("ascii"),
+            "dtype": arr.dtype.str,
+            "shape": list(arr.shape),
+            "scalar": arr.ndim == 0,
         }
     if isinstance(value, (tuple, list)):
         return {
@@ -76,6 +80,47 @@ def encode(value: Any, depth: int = 0) -> Any:
     return {"__object__": type(value).__name__, "repr": text}
 
 
+def _torch_array(value: Any) -> np.ndarray | None:
+    """A torch tensor as a numpy array (detached, on the CPU; bfloat16 and other dtypes numpy
+    lacks become float32); None for anything else. torch is never imported here: a tensor can
+    only exist if the caller imported it."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, getattr(torch, "Tensor", ())):
+        return None
+    try:
+        t = value.detach().cpu()
+        if t.is_complex() or t.dtype == torch.bool:
+            return np.asarray(t.numpy())
+        try:
+            return np.asarray(t.resolve_conj().numpy())
+        except (TypeError, RuntimeError):
+            return np.asarray(t.float().numpy())
+    except Exception:  # noqa: BLE001 - a tensor subclass that will not convert: report its repr
+        return None
+
+
+_B64_CHUNK = 2**22  # characters of base64 decoded at a time (a multiple of 4)
+
+
+def _b64_writable(text: Any) -> bytearray:
+    """Strict base64 decoding straight into one writable buffer, a chunk at a time: a large array
+    costs its own bytes once, not a bytes object plus a writable copy of it."""
+    if not isinstance(text, str) or len(text) % 4:
+        raise ValueError("array data is not base64")
+    pad = len(text) - len(text.rstrip("="))
+    out = bytearray(len(text) // 4 * 3 - pad)
+    pos = 0
+    for start in range(0, len(text), _B64_CHUNK):
+        part = base64.b64decode(text[start : start + _B64_CHUNK], validate=True)
+        if len(part) > len(out) - pos:
+            raise ValueError("array data is not base64")
+        out[pos : pos + len(part)] = part
+        pos += len(part)
+    if pos != len(out):
+        raise ValueError("array data is not base64")
+    return out
+
+
 def decode(data: Any) -> Any:
     """Inverse of :func:`encode` (and of the call-argument tags). Accepts numeric dtypes only."""
     if isinstance(data, list):
@@ -87,11 +132,12 @@ def decode(data: Any) -> Any:
         if dtype.kind not in NUMERIC_KINDS or dtype.hasobject:
             raise ValueError(f"refusing dtype {dtype}")
         shape = tuple(int(d) for d in data["shape"])
-        raw = base64.b64decode(data["__ndarray__"], validate=True)
+        raw = _b64_writable(data["__ndarray__"])
         if len(raw) != dtype.itemsize * math.prod(shape):
             raise ValueError("array bytes do not match dtype and shape")
-        arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-        return arr[()] if data.get("scalar") else arr
+        if not shape:  # a scalar or a 0-d array: judged as the number it holds
+            return np.frombuffer(raw, dtype=dtype)[0]
+        return np.frombuffer(raw, dtype=dtype).reshape(shape)
     if "__rng__" in data:
         return np.random.default_rng(int(data["__rng__"]))
     if "__tuple__" in data:

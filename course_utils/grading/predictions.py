@@ -23,6 +23,7 @@ so the verdict does not depend on how :func:`~course_utils.grading.checks.score`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from course_utils.grading.checks import (
     Rng,
     first_error,
     random_initializer,
+    returned_rtol,
 )
 from course_utils.grading.harness import Opaque
 
@@ -93,17 +95,31 @@ def _as_numbers_or_none(value: Any) -> np.ndarray | None:
 
 
 def close(got: Any, want: Any, rtol: float, atol: float) -> bool:
-    """True when ``got`` has ``want``'s shape and every entry is within ``atol + rtol |want|``.
+    """True when ``got`` holds ``want``'s values: the same shape (a number may come as a scalar
+    of any type, a 0-d or a 1-element array) and every entry within ``atol + rtol |want|``,
+    ``rtol`` widened to the precision of a float32 answer (:func:`~.checks.returned_rtol`).
 
     A tuple or list ``want`` of arrays with different shapes is compared item by item."""
     if isinstance(want, (tuple, list)) and _as_numbers_or_none(want) is None:
-        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+        if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != len(want):
             return False
         return all(close(g, w, rtol, atol) for g, w in zip(got, want, strict=True))
+    rtol = returned_rtol(got, rtol)
     g, w = _as_numbers_or_none(got), _as_numbers_or_none(want)
-    if g is None or w is None or g.shape != w.shape or not np.all(np.isfinite(g)):
+    if g is None or w is None or not same_shape(g.shape, w.shape):
+        return False
+    g = g.reshape(w.shape)
+    if not np.all(np.isfinite(g)):
         return False
     return bool(np.all(np.abs(g - w) <= atol + rtol * np.abs(w)))
+
+
+def same_shape(got: tuple[int, ...], want: tuple[int, ...]) -> bool:
+    """Shapes that hold the same value: equal, or one number either way (a scalar, a 0-d array,
+    a 1-element vector). A real array of another shape never matches."""
+    if tuple(got) == tuple(want):
+        return True
+    return math.prod(got) == 1 == math.prod(want) and len(got) <= 1 and len(want) <= 1
 
 
 def show(value: Any) -> str:
