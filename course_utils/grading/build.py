@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import re
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 
 # The environment every notebook kernel runs in, here and under nbval: defined in
 # course_utils.kernel_env (the one place it is written), re-exported here.
-from course_utils.kernel_env import KERNEL_ENV, kernel_environment
+from course_utils.kernel_env import KERNEL_ENV
+from course_utils.notebook_runner import execute_notebook
 
 __all__ = ["KERNEL_ENV", "build_exercises", "execute_notebook", "make_exercise", "stamp_solution"]
 
@@ -181,29 +178,6 @@ def _notebooks(paths: list[str]) -> list[Path]:
         else:
             raise FileNotFoundError(f"not a notebook or folder: {p}")
     return found
-
-
-def execute_notebook(path: Path, *, timeout: int = 600) -> float:
-    """Execute ``path`` in place (cwd = its folder, kernel python3); return the seconds taken."""
-    nb = nbformat.read(path, as_version=4)
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="course-exec-") as tmp:
-        client = NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            record_timing=False,
-            resources={"metadata": {"path": str(path.parent.resolve())}},
-        )
-        client.km = client.create_kernel_manager()
-        client.km.transport = "ipc"
-        client.km.ip = os.path.join(tmp, "kernel-ipc")
-        env = dict(os.environ, **kernel_environment())
-        client.execute(cwd=str(path.parent.resolve()), env=env)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
-    return time.monotonic() - start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,26 +220,101 @@ def identify_exercise(
 # ================================================================================================
 # the worker (inside the sandbox)
 # ================================================================================================
-_CHEAP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_IMPORTS = (ast.Import, ast.ImportFrom)
+_ASSIGNS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
-def _is_cheap(source: str) -> bool:
-    """Imports, definitions and constant assignments only: safe to run after the cells' time."""
+def _python_source(source: str) -> str:
+    """A cell's source as plain Python (IPython's ``%magic`` and ``!shell`` lines translated)."""
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - no IPython here, or a cell it cannot read
+        return source
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(_python_source(source))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _loaded(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _stored(node: ast.AST) -> set[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {
+        n.id
+        for t in targets
+        if t is not None
+        for n in ast.walk(t)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+
+
+def needed_names(sources: Sequence[str], graded: Sequence[str]) -> set[str]:
+    """Names that the notebook's definitions (and the graded names) need at module level: every
+    name a ``def``/``class`` body, decorator, default or base reads, and, transitively, every
+    name read by a module-level assignment of one of those names."""
+    needed = set(graded)
+    assigns = []
+    for source in sources:
+        tree = _parse(source)
+        for node in tree.body if tree is not None else []:
+            if isinstance(node, _DEFS):
+                needed |= _loaded(node)
+            elif isinstance(node, _ASSIGNS):
+                assigns.append((_stored(node), _loaded(node)))
+    grown = True
+    while grown:
+        grown = False
+        for stored, loaded in assigns:
+            if stored & needed and not loaded <= needed:
+                needed |= loaded
+                grown = True
+    return needed
+
+
+def _keeps(node: ast.stmt, needed: set[str]) -> bool:
+    """Whether a top-level statement still runs after the cells' time share."""
+    if isinstance(node, (*_IMPORTS, *_DEFS, ast.Pass)):
+        return True
+    if isinstance(node, _ASSIGNS):
+        return isinstance(node.value, ast.Constant) or bool(_stored(node) & needed)
+    if isinstance(node, (ast.If, ast.Try)):  # `try: import torch / except ImportError: ...`
+        inner = [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+        inner += [s for h in getattr(node, "handlers", []) for s in h.body]
+        return all(_keeps(s, needed) for s in inner)
+    return False
+
+
+def definitions_only(source: str, needed: set[str]) -> tuple[str, list[str]]:
+    """``(code, skipped)``: the part of a cell that runs once the cells' time share is spent -
+    its imports, ``def`` s and ``class`` es, constant assignments and the assignments of names
+    in ``needed`` (:func:`needed_names`) - and a short description of each statement left out.
+    A cell Python cannot parse is left out whole."""
+    text = _python_source(source)
+    tree = _parse(source)
+    if tree is None:
+        first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+        return "", [f"`{clean(first, 40)}` (the cell does not parse)"]
+    kept: list[ast.stmt] = []
+    skipped: list[str] = []
     for node in tree.body:
-        if isinstance(node, _CHEAP):
-            continue
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(
-            getattr(node, "value", None), ast.Constant
-        ):
-            continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue
-        return False
-    return True
+        if _keeps(node, needed):
+            kept.append(node)
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            segment = ast.get_source_segment(text, node) or ast.unparse(node)
+            line = segment.strip().splitlines()[0] if segment.strip() else type(node).__name__
+            skipped.append(f"`{clean(line, 40)}`")
+    if len(kept) == len(tree.body):
+        return source, []
+    return (ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""), skipped
 
 
 def _size(value: Any, depth: int = 0) -> int:
@@ -273,14 +348,9 @@ class _Worker:
         self.out.flush()
 
     async def start(self, cwd: str, env: dict) -> Any:
-        from jupyter_client.manager import AsyncKernelManager
+        from course_utils.notebook_runner import start_kernel
 
-        km = AsyncKernelManager(kernel_name="python3")
-        await km.start_kernel(cwd=cwd, env=env)
-        kc = km.client()
-        kc.start_channels()
-        await kc.wait_for_ready(timeout=60)
-        return km, kc
+        return await start_kernel(cwd, env)
 
     async def execute(self, km: Any, kc: Any, code: str, timeout: float) -> tuple[str, list, list]:
         """Run ``code``; ``(status, errors, answers)``, status ``ok`` | ``interrupted`` |
@@ -347,6 +417,7 @@ class _Worker:
         skip: set[int] = set()
         reported: set[tuple[int, str]] = set()
         skipped_for_time = False
+        needed = needed_names([s for _, s in cells], [str(r["name"]) for r in pending])
         env = dict(os.environ)
 
         def cell_event(index: int, text: str) -> None:
@@ -370,15 +441,26 @@ class _Worker:
                     now = loop.time()
                     timeout = float(job["cell_timeout"])
                     if now >= cells_end:
-                        if not _is_cheap(source):
-                            if not skipped_for_time:
-                                skipped_for_time = True
-                                self.emit(
-                                    event="note",
-                                    text=f"the notebook ran past its {total - reserve:g} s share "
-                                    f"of the {total:g} s limit: from cell {index + 1} on only "
-                                    "imports and definitions were run",
-                                )
+                        # past the share: keep every import, def and class and the names
+                        # they use; name each computation left out
+                        source, left_out = definitions_only(source, needed)
+                        if left_out and not skipped_for_time:
+                            skipped_for_time = True
+                            self.emit(
+                                event="note",
+                                text=f"the notebook ran past its {total - reserve:g} s share "
+                                f"of the {total:g} s limit: from cell {index + 1} on only "
+                                "imports, definitions and the names they use were run",
+                            )
+                        if left_out:
+                            more = f" and {len(left_out) - 2} more" if len(left_out) > 2 else ""
+                            cell_event(
+                                index,
+                                "came after the time share: skipped "
+                                + ", ".join(left_out[:2])
+                                + more,
+                            )
+                        if not source.strip():
                             continue
                         timeout = min(timeout, 5.0)
                     else:
@@ -498,12 +580,10 @@ def worker_main() -> int:
 # the grader
 # ================================================================================================
 def _worker_env(home: str) -> dict[str, str]:
-    try:
-        from course_utils.kernel_env import KERNEL_ENV
-    except ImportError:  # pragma: no cover
-        KERNEL_ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    from course_utils.notebook_runner import kernel_environment
+
     bindir = str(Path(sys.executable).parent)
-    env = dict(KERNEL_ENV)
+    env = kernel_environment("default")
     env.update(
         PATH=f"{bindir}:/usr/local/bin:/usr/bin:/bin",
         HOME=home,
