@@ -362,3 +362,28 @@ def test_generator_replaces_markdown_answers_and_rejects_bad_regions():
         make_exercise(_one_cell_notebook("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), "99_x")
     with pytest.raises(ValueError, match="without"):
         make_exercise(_one_cell_notebook("### BEGIN SOLUTION\n# HINT: h\nx = 1"), "99_x")
+
+
+def test_past_the_time_share_definitions_and_the_names_they_use_still_run():
+    from course_utils.grading.runner import definitions_only, needed_names
+
+    cells = [
+        "import numpy as np",
+        "N = 2001\nT_GRID = np.linspace(-10.0, 10.0, N)\nhistory = train(100)\n\n"
+        "def mean_of(q):\n    return float(np.mean(T_GRID * q))\n\nprint(mean_of(1))",
+        "%matplotlib inline\nLABEL = 'x'\ntry:\n    import torch\nexcept ImportError:\n"
+        "    torch = None\nanswer = compute()",
+        "def broken(:",
+    ]
+    needed = needed_names(cells, ["answer"])
+    assert {"T_GRID", "N", "np", "answer"} <= needed and "history" not in needed
+    code, skipped = definitions_only(cells[1], needed)
+    ns: dict = {"np": np}
+    exec(code, ns)  # noqa: S102 - the test's own code
+    assert ns["mean_of"](2.0) == pytest.approx(0.0, abs=1e-9) and "history" not in ns
+    assert skipped == ["`history = train(100)`", "`print(mean_of(1))`"]
+    code, skipped = definitions_only(cells[2], needed)
+    assert "import torch" in code and "LABEL = 'x'" in code and "answer = compute()" in code
+    assert skipped == ["`%matplotlib inline`"]
+    assert definitions_only(cells[0], needed) == (cells[0], [])
+    assert definitions_only(cells[3], needed)[0] == ""

@@ -325,3 +325,28 @@ def test_usage_errors_exit_2(args):
         cwd=ROOT,
     )
     assert proc.returncode == 2, proc.stderr
+
+
+def test_definitions_survive_the_clock(tmp_path):
+    """Solution 02 with a slow experiment early on: past the cells' time share, the cell holding
+    ``T_GRID = np.linspace(...)`` beside the ``def`` that uses it still defines both, so every
+    question earns full marks, and each computation left out is named in the report."""
+    solution = ROOT / "solutions" / "02_small_vs_large_random.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells.insert(first + 1, nbformat.v4.new_code_cell("import time\ntime.sleep(600)"))
+    grid = [c for c in nb.cells if "T_GRID = np.linspace" in c.source]
+    assert len(grid) == 1 and "def " in grid[0].source  # the mixed cell this test is about
+    path = tmp_path / "02_small_vs_large_random.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "out.json"
+    cmd = [sys.executable, "-m", "course_utils.grade", str(path), "--json", str(out)]
+    proc = subprocess.run(
+        [*cmd, "--notebook-timeout", "60", "--quiet"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (report,) = json.loads(out.read_text())
+    full = sum(q.points for q in questions_for("02_small_vs_large_random"))
+    assert report["score"] == full, report
+    assert "share" in report["error"] and "skipped `check(" in report["error"], report["error"]

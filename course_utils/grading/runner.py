@@ -309,9 +309,10 @@ def definitions_only(source: str, needed: set[str]) -> tuple[str, list[str]]:
         if _keeps(node, needed):
             kept.append(node)
         elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-            segment = ast.get_source_segment(text, node) or ast.unparse(node)
-            line = segment.strip().splitlines()[0] if segment.strip() else type(node).__name__
-            skipped.append(f"`{clean(line, 40)}`")
+            same = len(text.splitlines()) == len(source.splitlines())
+            lines = source.splitlines() if same else []
+            line = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
+            skipped.append(f"`{clean(line or ast.unparse(node).splitlines()[0], 40)}`")
     if len(kept) == len(tree.body):
         return source, []
     return (ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""), skipped
@@ -478,7 +479,7 @@ class _Worker:
                         restart = True
                         break
                     if status == "interrupted":
-                        cell_event(index, f"timed out after {timeout:g} s and was interrupted")
+                        cell_event(index, f"timed out after {timeout:.3g} s and was interrupted")
                     elif errors:
                         cell_event(index, f"raised {errors[0]}")
                 if restart:
