@@ -1,1 +1,3 @@
 """Helper library for the weight-initialization course."""
+
+__version__ = "0.3.0"
