@@ -198,7 +198,10 @@ def test_json_fields_exactly_as_designed(graded):
             "max_score",
             "questions",
             "error",
+            "flags",  # instructor's notes that never change a score (issue 21, items 3 and 8)
+            "student",
         }
+        assert isinstance(report["flags"], list)
         for q in report["questions"]:
             assert set(q) == {"id", "points", "max_points", "passed", "message"}
 

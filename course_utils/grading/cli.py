@@ -12,7 +12,13 @@ def collect(paths: list[str | Path]) -> list[Path]:
     """Expand folders to the ``*.ipynb`` entries inside (recursively, sorted, never following a
     symbolic link to a folder); keep files as given. Entries that are not regular files (links,
     FIFOs, devices, folders named ``*.ipynb``) are kept so that the grader reports them."""
-    found: list[Path] = []
+    return [p for p, _ in collect_with_roots(paths)]
+
+
+def collect_with_roots(paths: list[str | Path]) -> list[tuple[Path, Path | None]]:
+    """:func:`collect`, each entry with the folder argument it was found in (None for a file
+    given by itself): a sub-folder of that folder is a per-student folder."""
+    found: list[tuple[Path, Path | None]] = []
     for p in map(Path, paths):
         if p.is_dir() and not p.is_symlink() and p.suffix != ".ipynb":
             inside = []
@@ -28,9 +34,9 @@ def collect(paths: list[str | Path]) -> list[Path]:
                     and os.path.isdir(os.path.join(folder, d))
                 ]
                 inside.extend(Path(folder) / n for n in names if n.endswith(".ipynb"))
-            found.extend(sorted(set(inside)))
+            found.extend((f, p) for f in sorted(set(inside)))
         else:
-            found.append(p)
+            found.append((p, None))
     return found
 
 
@@ -77,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", metavar="OUT.json", help="write the reports as a JSON list")
     p.add_argument(
-        "--csv", metavar="GRADEBOOK.csv", help="write the gradebook: one row per student and exercise"
+        "--csv",
+        metavar="GRADEBOOK.csv",
+        help="write the gradebook: one row per student and exercise",
     )
     p.add_argument(
         "--nbgrader-root",
@@ -129,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the notebooks without the bubblewrap sandbox: only for a student grading "
         "their own work, never for a class",
     )
+    p.add_argument(
+        "--roster",
+        metavar="FILE",
+        default=None,
+        help="student ids, one per line or a CSV with an id column: ids not on it are flagged, "
+        "students without a submission get a gradebook row and a line in the report",
+    )
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="do not print the text report")
     return p
@@ -166,10 +181,19 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(err))
         owners = {str(p): (student, assignment) for p, student, assignment in found}
         paths = [p for p, _, _ in found]
+        roots: dict[str, Path | None] = {}
     elif not args.paths:
         parser.error("give submission notebooks or folders, or --nbgrader-root DIR")
     else:
-        paths = collect(args.paths)
+        with_roots = collect_with_roots(args.paths)
+        paths = [p for p, _ in with_roots]
+        roots = {str(p): root for p, root in with_roots}
+    roster = None
+    if args.roster is not None:
+        try:
+            roster = gradebook.read_roster(args.roster)
+        except ValueError as err:
+            parser.error(str(err))
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
@@ -214,19 +238,40 @@ def main(argv: list[str] | None = None) -> int:
         use_sandbox=not args.no_sandbox,
         exercise=forced,
     )
-    rows = []
+    students = []
     for path, report in zip(paths, reports, strict=True):
-        row = report.as_dict()
         if str(path) in owners:
-            row["student"], row["assignment"] = owners[str(path)]
+            student = gradebook.normalize_id(owners[str(path)][0])
+        else:
+            # a folder given on the command line makes its sub-folders per-student folders;
+            # a direct file's folder is one when the roster names it
+            root = roots.get(str(path))
+            if root is None and roster is not None:
+                parent = gradebook.normalize_id(Path(path).parent.name)
+                root = Path(path).parent.parent if parent in roster else None
+            student, flag = gradebook.identify(path, report.exercise, root=root)
+            if flag:
+                report.flags.append(flag)
+        if roster is not None and student not in roster:
+            report.flags.append(f"student {student!r} is not on the roster")
+        students.append(student)
+    rows = []
+    for path, report, student in zip(paths, reports, students, strict=True):
+        row = report.as_dict()
+        row["student"] = student
+        if str(path) in owners:
+            row["assignment"] = owners[str(path)][1]
         rows.append(row)
     # every sandbox is gone now; each file is written to a temporary name and renamed
     if args.json:
         gradebook.write_json_atomic(args.json, rows)
     if args.csv:
-        gradebook.write_gradebook(args.csv, rows)
+        gradebook.write_gradebook(args.csv, rows, roster)
     if not args.quiet:
         print(to_text(reports))
+        if roster is not None:
+            for line in gradebook.roster_lines(*gradebook.roster_gaps(rows, roster)):
+                print(line)
     return 0
 
 

@@ -28,6 +28,8 @@ def to_text(reports: list[SubmissionReport]) -> str:
             lines.append(f"  {mark} {q.id}: {q.points:g} / {q.max_points:g} - {q.message}")
         if r.error:
             lines.append(f"  note: {r.error}")
+        for flag in getattr(r, "flags", []):
+            lines.append(f"  flag: {flag}")
     return "\n".join(lines)
 
 

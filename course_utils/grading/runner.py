@@ -82,9 +82,13 @@ class SubmissionReport:
     questions: list[QuestionResult] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    #: notes for the instructor that never change the score (a near-copy, a file name naming
+    #: another student); filled in after grading (:mod:`.similarity`, the CLI's identity check)
+    flags: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"submission", "exercise", "status", "score", "max_score", "questions", "error"}``."""
+        """``{"submission", "exercise", "status", "score", "max_score", "questions", "error",
+        "flags"}``."""
         return {
             "submission": self.submission,
             "exercise": self.exercise,
@@ -93,6 +97,7 @@ class SubmissionReport:
             "max_score": self.max_score,
             "questions": [q.as_dict() for q in self.questions],
             "error": self.error,
+            "flags": [clean(f) for f in self.flags],
         }
 
 
