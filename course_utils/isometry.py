@@ -88,7 +88,9 @@ class LearningTimes:
     rate : ndarray of float
         The base rate ``eta`` that achieved it (the step of each layer is ``eta / L``).
     diverged : ndarray of float
-        Fraction of runs (over seeds and rates) whose loss became non-finite.
+        Fraction of runs (over seeds and rates) whose loss became non-finite; with
+        ``blowup_within=k``, whose loss rose above 100 times its initial value within the
+        first ``k`` epochs.
     final_loss : ndarray of float
         Median relative loss after ``max_epochs`` (or when stopped), best rate.
     """
@@ -110,6 +112,7 @@ def deep_linear_learning_times(
     rates: Sequence[float] = (0.1, 0.3, 1.0),
     threshold: float = 0.01,
     max_epochs: int = 1000,
+    blowup_within: int | None = None,
 ) -> LearningTimes:
     """Epochs a deep linear network needs to learn a linear map, against depth (Saxe et al. 2014).
 
@@ -143,6 +146,12 @@ def deep_linear_learning_times(
     threshold : float
         Learned when the loss is below ``threshold`` times its initial value.
     max_epochs : int
+    blowup_within : int, optional
+        Count a run as diverged when its loss exceeds 100 times its initial value within the
+        first ``blowup_within`` epochs: a fast blow-up, the same on every machine. By default
+        (``None``) a run counts when its loss is non-finite when the depth stops, which also
+        counts runs that wander near the edge of stability for hundreds of epochs before they
+        overflow, and which of those do depends on the CPU's rounding.
 
     Returns
     -------
@@ -167,6 +176,12 @@ def deep_linear_learning_times(
         raise ValueError(f"rates must be positive numbers, got {rates!r}")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
+    if blowup_within is not None and (
+        isinstance(blowup_within, bool)
+        or not isinstance(blowup_within, numbers.Integral)
+        or blowup_within < 1
+    ):
+        raise ValueError(f"blowup_within must be a positive int or None, got {blowup_within!r}")
     gen = _generator(rng)
     n, s_count, r_count = int(width), int(seeds), rates.size
     spectrum = np.linspace(0.5, 2.0, n)
@@ -183,6 +198,7 @@ def deep_linear_learning_times(
         ws = [np.tile(w, (r_count, 1, 1)) for w in layers]
         step = (np.repeat(rates, s_count) / depth)[:, None, None]
         done = np.full(batch, -1)
+        blown = np.zeros(batch, dtype=bool)
         loss0 = rel = None
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(int(max_epochs) + 1):
@@ -193,6 +209,8 @@ def deep_linear_learning_times(
                 loss = 0.5 * np.sum(err**2, axis=(1, 2))
                 loss0 = loss if loss0 is None else loss0
                 rel = loss / loss0
+                if blowup_within is not None and epoch <= blowup_within:
+                    blown |= ~(rel <= 100.0)  # NaN and inf count as blown up
                 done[(rel < threshold) & (done < 0)] = epoch
                 reached = (done >= 0).reshape(r_count, s_count).sum(axis=1)
                 if np.any(2 * reached > s_count) or epoch == max_epochs:
@@ -207,7 +225,8 @@ def deep_linear_learning_times(
         best = int(np.argmin(medians))
         out_epochs.append(float(medians[best]))
         out_rate.append(float(rates[best]))
-        out_div.append(float(np.mean(~np.isfinite(rel))))
+        gone = blown if blowup_within is not None else ~np.isfinite(rel)
+        out_div.append(float(np.mean(gone)))
         out_loss.append(float(np.median(rel.reshape(r_count, s_count)[best])))
     return LearningTimes(
         depths=depths,

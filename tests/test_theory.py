@@ -406,6 +406,24 @@ def test_deep_linear_learning_times_orthogonal_flat_gaussian_grows():
         deep_linear_learning_times([1], "uniform", 0)
 
 
+def test_deep_linear_learning_times_blowup_within_counts_fast_blowups_only():
+    """``blowup_within=k`` counts a run when its loss passes 100 x its start within k epochs.
+
+    At depth 8 from Gaussian layers, rate 1 blows most runs up within a few epochs (loss x 100
+    by epoch 5), and rate 0.1 blows none up. A window of 0 epochs is refused."""
+    from course_utils.isometry import deep_linear_learning_times
+
+    kw = {"seeds": 5, "max_epochs": 30}
+    fast = deep_linear_learning_times([8], "gaussian", 0, rates=(1.0,), blowup_within=10, **kw)
+    slow = deep_linear_learning_times([8], "gaussian", 0, rates=(0.1,), blowup_within=10, **kw)
+    late = deep_linear_learning_times([8], "gaussian", 0, rates=(1.0,), blowup_within=1, **kw)
+    assert fast.diverged[0] >= 0.6 and slow.diverged[0] == 0.0
+    assert late.diverged[0] <= fast.diverged[0]  # a shorter window counts no more runs
+    for bad in (0, True, 2.5):
+        with pytest.raises(ValueError, match="blowup_within"):
+            deep_linear_learning_times([1], "gaussian", 0, blowup_within=bad)
+
+
 def test_gain_tradeoff_measures_what_mean_field_predicts():
     """One net of depth 20, width 256: the measured last-layer variance is within 15 % of the
     prediction (per-layer chi^2_256 noise, ~9 % relative over 20 layers at one batch) and the
