@@ -149,6 +149,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _flag_copies(paths: list[Path], reports: list, students: list[str]) -> None:
+    """Add near-copy flags (:mod:`.similarity`) to the graded reports. The notebooks are read
+    again here, safely, and only parsed: no student code runs in the grader's process."""
+    from course_utils.grading import similarity
+    from course_utils.grading.runner import read_submission
+
+    entries = []
+    for path, report, student in zip(paths, reports, students, strict=True):
+        if report.status != "graded" or not report.exercise:
+            continue
+        nb, _ = read_submission(Path(path))
+        if nb is not None:
+            entries.append((str(path), student, report.exercise, nb))
+    try:
+        found = similarity.find_copies(entries)
+    except Exception as err:  # noqa: BLE001 - a flag is a courtesy; grading must not fail on it
+        found = {}
+        print(f"warning: the near-copy check failed ({type(err).__name__}: {err})", file=sys.stderr)
+    for path, report in zip(paths, reports, strict=True):
+        report.flags.extend(found.get(str(path), []))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 when every submission was processed)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -255,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         if roster is not None and student not in roster:
             report.flags.append(f"student {student!r} is not on the roster")
         students.append(student)
+    _flag_copies(paths, reports, students)
     rows = []
     for path, report, student in zip(paths, reports, students, strict=True):
         row = report.as_dict()
