@@ -1343,6 +1343,7 @@ def spectrum_figure(
     *,
     floor: float | None = None,
     title: str | None = None,
+    mark_noise: bool = False,
 ) -> Figure:
     """Spectrum of a deep product: histogram of ``log10 s`` and the sorted values against Newman.
 
@@ -1350,6 +1351,11 @@ def spectrum_figure(
     (all 1) as a line. Right: sorted ``log10 s_k`` against ``L mu_k / ln 10``
     (:func:`newman_lyapunov_exponents`). ``floor``, if given, draws float64's rounding floor
     (about ``s_max n eps``), below which computed singular values are noise.
+
+    ``mark_noise=True`` (with a ``floor``) shades the region below the floor in both panels as
+    rounding noise, and the description then reports the computed spectrum only above the floor
+    and counts the values Newman's law puts below it: the computed values down there are
+    rounding noise, different on every CPU, so a description built on them would be too.
 
     Examples
     --------
@@ -1371,10 +1377,17 @@ def spectrum_figure(
     ax2.plot(k, theory, color="black", label="Newman: $L\\mu_k$ / ln 10")
     ax2.plot(k[: s_orth.size], np.log10(np.sort(s_orth)[::-1]), color=color(0), lw=2,
              label="orthogonal, measured")  # fmt: skip
+    noise = bool(mark_noise) and floor is not None and np.isfinite(floor) and floor > 0
     if floor is not None:
         ax1.axvline(np.log10(floor), color="black", ls="--", lw=1, label="float64 rounding floor")
         ax2.axhline(np.log10(floor), color="black", ls="--", lw=1, label="float64 rounding floor")
         ax2.set_ylim(np.log10(floor) - 8, max(3.0, float(np.log10(s_gauss.max())) + 1))
+    if noise:
+        lo = min(float(np.log10(floor)) - 8, float(np.nanmin(np.log10(s_gauss[s_gauss > 0]))))
+        ax1.axvspan(lo, np.log10(floor), color="grey", alpha=0.15, lw=0,
+                    label="below the floor: rounding noise")  # fmt: skip
+        ax2.axhspan(np.log10(floor) - 8, np.log10(floor), color="grey", alpha=0.15, lw=0,
+                    label="below the floor: rounding noise")  # fmt: skip
     ax1.set_xlabel(f"log10 singular value of the product of {depth} layers")
     ax1.set_ylabel("count")
     ax1.set_title(f"Singular values after {depth} layers (n = {n})")
@@ -1401,6 +1414,16 @@ def spectrum_figure(
             below = (f"; {int(np.sum(s_gauss < floor))} of {n} lie below the float64 rounding "
                      f"floor 10^{math.log10(floor):.1f}")  # fmt: skip
         t = _finite(theory)
+        if noise:
+            top = lg.max() if lg.size else float("nan")
+            return (
+                f"{ax1.get_title()}; right: {ax2.get_title()}. Above the float64 rounding floor "
+                f"10^{math.log10(floor):.1f} the Gaussian product's log10 singular values reach "
+                f"up to {dec(top)}; Newman's theory spans {dec(t.min())} to {dec(t.max())} and "
+                f"puts {int(np.sum(theory < math.log10(floor)))} of {n} values below the floor, "
+                f"where the computed ones are rounding noise (shaded); the orthogonal product's "
+                f"span {span(s_orth)}."
+            )
         return (
             f"{ax1.get_title()}; right: {ax2.get_title()}. The Gaussian product's log10 singular "
             f"values span {span(s_gauss)}{decades}, Newman's theory "

@@ -180,6 +180,24 @@ def test_spectrum_figure_gives_the_spread_in_decades_and_the_floor():
     assert "Singular values after 6 layers (n = 24); right: Spectrum." in text
 
 
+def test_spectrum_figure_mark_noise_describes_only_what_lies_above_the_floor():
+    """With mark_noise the description leaves out the computed values below the floor (rounding
+    noise, different on every CPU) and counts Newman's values below it instead."""
+    from course_utils.theory import newman_lyapunov_exponents
+
+    s = np.r_[3.0, 1.0, 1e-3, 1e-30, 2e-31]
+    floor = 1e-16
+    text = alt(plots.spectrum_figure(s, np.ones(5), 40, floor=floor, mark_noise=True))
+    th = 40 * newman_lyapunov_exponents(5) / math.log(10)
+    below = int(np.sum(th < -16))
+    assert 0 < below < 5
+    assert "Above the float64 rounding floor 10^-16.0" in text and "reach up to 0.5" in text
+    assert f"puts {below} of 5 values below the floor" in text and "-30" not in text
+    assert "orthogonal product's span 0.0 to 0.0" in text
+    plain = alt(plots.spectrum_figure(s, np.ones(5), 40, floor=floor))
+    assert "span -30.7 to 0.5" in plain  # the default is unchanged
+
+
 def test_norm_ratio_figure_places_the_last_layer_in_the_theory_band():
     from course_utils.theory import chi2_log_step, gaussian_norm_ratios
 
