@@ -24,7 +24,7 @@ export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
-.PHONY: system-deps constraints autograder links test-portable
+.PHONY: system-deps constraints autograder links test-portable release
 
 setup: $(STAMP)
 
@@ -51,8 +51,11 @@ constraints:
 system-deps:
 	@bash tools/system_deps.sh chromium:/usr/bin/chromium bubblewrap:bwrap
 
+# JupyterLab rooted at the course folder, so notebooks/ and exercises/ are both in its file browser
+# (tests/test_lab_root.py starts it with these arguments); it opens on the first lecture.
+LAB_OPEN := --notebook-dir=. --LabApp.default_url=/lab/tree/notebooks/00_why_initialization.ipynb
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/jupyter lab $(LAB_OPEN) $(ALLOW_ROOT) $(LAB_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -104,6 +107,11 @@ BRANCH ?= main
 links: setup
 	@test -n "$(HUB)" -a -n "$(REPO)" || { echo "usage: make links HUB=https://hub... REPO=https://github.com/... [BRANCH=main]"; exit 2; }
 	@$(BIN)/python -m course_utils.links --hub "$(HUB)" --repo "$(REPO)" --branch "$(BRANCH)" --root .
+
+# The tree a class receives (build/release): lectures, exercises, the library with check() judging
+# from stored visible expectations; no solutions/, no question module, no reference (docs/deploy.md).
+release: setup
+	$(BIN)/python -m course_utils.release build build/release --root .
 
 html: setup
 	$(BIN)/python -m course_utils.site html build/site --root .
