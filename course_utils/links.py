@@ -3,13 +3,18 @@
 nbgitpuller (installed in the hub's user image) serves ``/hub/user-redirect/git-pull``: it clones
 the repository into the user's home on the first click, merges new commits on later clicks
 without overwriting the student's edits, then opens ``urlpath``. ``make links HUB=... REPO=...
-BRANCH=...`` prints one link per lecture and exercise.
+BRANCH=...`` prints one link per lecture and exercise. Point ``REPO`` at the repository that
+holds the *student release* (``make release``, docs/deploy.md), not at the course's own.
+
+Every link names the folder to clone into (nbgitpuller's ``targetpath``) and opens a notebook in
+that same folder: without it nbgitpuller picks the folder itself (for ``.../course.git`` it
+clones into ``course.git``), and a link that guessed ``course`` opened a missing file.
 
 Examples
 --------
 >>> gitpuller_link("https://hub.example.edu", "https://github.com/acme/init-course",
 ...                "main", "notebooks/03_lecun.ipynb")  # doctest: +NORMALIZE_WHITESPACE
-'https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Facme%2Finit-course&branch=main&urlpath=lab%2Ftree%2Finit-course%2Fnotebooks%2F03_lecun.ipynb'
+'https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Facme%2Finit-course&branch=main&targetpath=init-course&urlpath=lab%2Ftree%2Finit-course%2Fnotebooks%2F03_lecun.ipynb'
 """
 
 from __future__ import annotations
@@ -30,20 +35,32 @@ def repo_folder(repo: str) -> str:
     if name.endswith(".git"):
         name = name[:-4]
     if not name:
-        raise ValueError(f"repo must be a repository URL such as https://github.com/o/r, got {repo!r}")
+        raise ValueError(
+            f"repo must be a repository URL such as https://github.com/o/r, got {repo!r}"
+        )
     return name
 
 
-def gitpuller_link(hub: str, repo: str, branch: str, notebook: str, *, interface: str = "lab") -> str:
-    """The nbgitpuller link that clones ``repo`` at ``branch`` and opens ``notebook`` (a path
-    inside the repository) in JupyterLab (``interface="lab"``) or the classic tree
-    (``"tree"``).
+def gitpuller_link(
+    hub: str,
+    repo: str,
+    branch: str,
+    notebook: str,
+    *,
+    interface: str = "lab",
+    targetpath: str | None = None,
+) -> str:
+    """The nbgitpuller link that clones ``repo`` at ``branch`` into the folder ``targetpath`` of
+    the student's home (default :func:`repo_folder`: the repository's name without ``.git``) and
+    opens ``notebook`` (a path inside the repository) there, in JupyterLab (``interface="lab"``)
+    or the classic tree (``"tree"``).
 
     Raises
     ------
     ValueError
-        ``hub`` or ``repo`` is not an http(s) URL, ``branch`` or ``notebook`` is empty, or
-        ``interface`` is not ``"lab"`` or ``"tree"``.
+        ``hub`` or ``repo`` is not an http(s) URL, ``branch`` or ``notebook`` is empty,
+        ``interface`` is not ``"lab"`` or ``"tree"``, or ``targetpath`` is not a plain relative
+        folder name.
     """
     for name, url in (("hub", hub), ("repo", repo)):
         parts = urlsplit(url)
@@ -55,9 +72,19 @@ def gitpuller_link(hub: str, repo: str, branch: str, notebook: str, *, interface
         raise ValueError(f"notebook must be a path inside the repository, got {notebook!r}")
     if interface not in ("lab", "tree"):
         raise ValueError(f"interface must be 'lab' or 'tree', got {interface!r}")
-    target = f"{repo_folder(repo)}/{notebook}"
+    folder = repo_folder(repo) if targetpath is None else targetpath
+    parts = folder.split("/")
+    if not folder or folder.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(
+            f"targetpath must be a relative folder such as 'init-course', got {targetpath!r}"
+        )
+    target = f"{folder}/{notebook}"
     urlpath = f"lab/tree/{target}" if interface == "lab" else f"tree/{target}"
-    query = urlencode({"repo": repo, "branch": branch, "urlpath": urlpath}, quote_via=quote, safe="")
+    query = urlencode(
+        {"repo": repo, "branch": branch, "targetpath": folder, "urlpath": urlpath},
+        quote_via=quote,
+        safe="",
+    )
     return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
@@ -91,10 +118,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branch", default="main", help="branch to pull (default main)")
     parser.add_argument("--root", default=".", help="the course folder (default: current folder)")
     parser.add_argument("--interface", default="lab", choices=("lab", "tree"))
+    parser.add_argument(
+        "--targetpath",
+        default=None,
+        help="folder in the student's home to clone into (default: the repository's name)",
+    )
     args = parser.parse_args(argv)
     try:
         paths = course_notebooks(args.root)
-        links = [gitpuller_link(args.hub, args.repo, args.branch, p, interface=args.interface) for p in paths]
+        links = [
+            gitpuller_link(
+                args.hub,
+                args.repo,
+                args.branch,
+                p,
+                interface=args.interface,
+                targetpath=args.targetpath,
+            )  # fmt: skip
+            for p in paths
+        ]
     except ValueError as err:
         parser.error(str(err))
     for path, link in zip(paths, links, strict=True):
