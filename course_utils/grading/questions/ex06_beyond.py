@@ -1,11 +1,18 @@
 """Exercise 06 (beyond the classics): orthogonal init, one LSUV step, the end-to-end spectrum,
-JAX/Flax's default (truncated LeCun normal), and the predictions: what orthogonal layers do to
-the per-unit variance of a funnel, the std of PyTorch's default (grouped) convolution, and
-(stretch) the std of a normal truncated at any cut."""
+JAX/Flax's default (truncated LeCun normal), and three questions past the lectures: what
+orthogonal layers do to the per-unit second moment when the width changes, the std of PyTorch's
+default grouped and transposed convolutions, and (stretch) the std that torch's trunc_normal_
+gives for absolute, possibly asymmetric bounds.
+
+Version history (``VERSION``): 1 the first release; 2 added ``layout=`` to ``orthogonal``;
+3 (this one) re-weighted the points, added ``transposed=`` to ``torch_conv_default_std`` and
+replaced the stretch ``truncated_std_factor(cut)`` by ``torch_trunc_normal_std(std, a, b)``.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,11 +27,21 @@ from course_utils.grading.checks import (
     random_initializer,
     seed_checks,
 )
-from course_utils.grading.predictions import PredictedCheck, apply_gate, gated, predicted
+from course_utils.grading.predictions import (
+    GatedCheck,
+    PredictedCheck,
+    apply_gate,
+    gated,
+    predicted,
+)
 from course_utils.grading.registry import question
 from course_utils.lsuv import lsuv_step
 
 EXERCISE = "06_beyond"
+#: bumped whenever a question of this exercise changes (see the module docstring)
+VERSION = "3"
+#: what a graded answer may import: numpy and math, and the course's fan helper for question 4
+ALLOWED_IMPORTS = ("math", "numpy", "course_utils.initializers")
 
 # ------------------------------------------------------------------------------ orthogonal
 
@@ -234,9 +251,12 @@ class OrthogonalCheck(QuestionCheck):
 question(
     "orthogonal",
     exercise=EXERCISE,
-    points=3,
+    points=2,
     title="orthogonal(shape, rng, *, gain, layout): QR of a Gaussian matrix with the sign fix",
-    check=gated(OrthogonalCheck(), main="orthonormal"),
+    # the three concepts of the question gate the rest: orthonormal times gain, the Haar law
+    # (sign fix) and PyTorch's out_in flattening; an answer missing one of them earns at most
+    # the other two's weights (2 of 9.5)
+    check=gated(OrthogonalCheck(), main=("orthonormal", "Haar law (sign fix)", "out_in layout")),
     forbidden=(
         "course_utils.initializers.orthogonal",
         "course_utils.initializers.INITIALIZERS",
@@ -255,21 +275,23 @@ def lsuv_step_reference(w: np.ndarray, inputs: np.ndarray) -> np.ndarray:
 
 def _lsuv_calls(rng: np.random.Generator) -> list[Call]:
     calls = []
-    for group, scale in (("shrinks a large layer", 3.0), ("grows a small layer", 0.05)):
-        for _ in range(2):
-            n_in, n_out, batch = (int(v) for v in rng.integers(8, 200, size=3))
-            w = (scale * rng.standard_normal((n_in, n_out)) / math.sqrt(n_in)).astype(np.float32)
-            x = rng.standard_normal((batch, n_in)) * float(rng.uniform(0.5, 2.0))
-            calls.append(Call((w, x), group=group))
-    n_in, n_out = (int(v) for v in rng.integers(8, 100, size=2))
-    x = np.abs(rng.standard_normal((64, n_in))) + 0.5  # non-centred inputs (after a ReLU)
-    w = rng.standard_normal((n_in, n_out)).astype(np.float32)
-    calls.append(Call((w, x), group="non-centred inputs"))
+    for scale in (3.0, 0.05):
+        n_in, n_out, batch = (int(v) for v in rng.integers(8, 200, size=3))
+        w = (scale * rng.standard_normal((n_in, n_out)) / math.sqrt(n_in)).astype(np.float32)
+        x = rng.standard_normal((batch, n_in)) * float(rng.uniform(0.5, 2.0))
+        calls.append(Call((w, x), group="layers and batches"))
+    for _ in range(2):  # non-centred inputs (after a ReLU): variance and mean square differ
+        n_in, n_out = (int(v) for v in rng.integers(8, 100, size=2))
+        x = np.abs(rng.standard_normal((64, n_in))) + float(rng.uniform(0.2, 1.0))
+        w = rng.standard_normal((n_in, n_out)).astype(np.float32)
+        calls.append(Call((w, x), group="layers and batches"))
     return calls
 
 
 class _LsuvCheck(PredictedCheck):
-    """Values against the reference, plus the dtype of the weight kept (the question asks)."""
+    """Values against the reference (one group: large, small and non-centred layers, so a mean
+    square in place of the variance fails the main check), plus the dtype of the weight kept
+    (the question asks; a side requirement)."""
 
     def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
         results = super().verdict(calls, outcomes, name)
@@ -280,10 +302,12 @@ class _LsuvCheck(PredictedCheck):
                 if out.value.dtype != call.args[0].dtype:
                     wrong.append(f"dtype {out.value.dtype}, the weight's is {call.args[0].dtype}")
         if n_arrays == 0:
-            results.append(CheckResult("dtype kept", False, NO_OUTPUT))
+            results.append(CheckResult("dtype kept", False, NO_OUTPUT, weight=0.5))
         else:
             results.append(
-                CheckResult("dtype kept", not wrong, wrong[0] if wrong else "the weight's dtype")
+                CheckResult(
+                    "dtype kept", not wrong, wrong[0] if wrong else "the weight's dtype", weight=0.5
+                )
             )
         return apply_gate(results, [results[0].name])
 
@@ -292,7 +316,7 @@ _VIS = np.random.default_rng(606)
 question(
     "lsuv_step",
     exercise=EXERCISE,
-    points=1.5,
+    points=1,
     title="one LSUV step: rescale W so Var(x W) = 1 on the batch",
     check=_LsuvCheck(
         lsuv_step_reference,
@@ -302,31 +326,41 @@ question(
                     (3.0 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
                     _VIS.standard_normal((128, 64)),
                 ),
-                group="shrinks a large layer",
+                group="layers and batches",
             ),
             Call(
                 (
                     (0.05 * _VIS.standard_normal((64, 32)) / 8).astype(np.float32),
                     _VIS.standard_normal((128, 64)),
                 ),
-                group="grows a small layer",
+                group="layers and batches",
             ),
             Call(
                 (
                     _VIS.standard_normal((16, 8)).astype(np.float32),
                     np.abs(_VIS.standard_normal((32, 16))) + 0.5,
                 ),
-                group="non-centred inputs",
+                group="layers and batches",
             ),
         ],  # fmt: skip
         hidden=_lsuv_calls,
         rtol=1e-5,
         atol=1e-7,
+        mistakes={
+            "the mean square of the outputs is used: inputs after a ReLU are not centred, so "
+            "it is not their variance": lambda w, x: w / np.sqrt(np.mean((x @ w) ** 2)),
+            "the weight is divided by the variance instead of the std": lambda w, x: (
+                w / np.var(x @ w)
+            ),
+            "the weights' own spread is used: LSUV measures the layer's output on the batch": (
+                lambda w, x: w / np.std(w)
+            ),
+            "each output unit is rescaled on its own: LSUV takes one variance over the whole "
+            "(batch, fan_out) block": lambda w, x: w / np.std(x @ w, axis=0),
+        },
         hints={
-            "shrinks a large layer": "the factor comes from the layer's output on the batch",
-            "grows a small layer": "the same formula scales a small layer up",
-            "non-centred inputs": "the variance of the outputs, not their mean square: inputs "
-            "after a ReLU are not centred",
+            "layers and batches": "lecture 06, section on LSUV: which quantity does one step set "
+            "to 1, and how does it change when the weight is multiplied by a constant?",
         },
     ),
     forbidden=(
@@ -352,11 +386,11 @@ def _sv_calls(rng: np.random.Generator) -> list[Call]:
     for _ in range(2):
         n, depth = int(rng.integers(8, 40)), int(rng.integers(3, 12))
         ws = [rng.standard_normal((n, n)) / math.sqrt(n) for _ in range(depth)]
-        calls.append(Call((ws,), group="square layers"))
+        calls.append(Call((ws,), group="products"))
     widths = [int(v) for v in rng.integers(5, 40, size=4)]
     pairs = zip(widths[:-1], widths[1:], strict=True)
     ws = [rng.standard_normal((a, b)) / math.sqrt(a) for a, b in pairs]
-    calls.append(Call((ws,), group="changing widths"))
+    calls.append(Call((ws,), group="products"))
     return calls
 
 
@@ -364,46 +398,69 @@ _SV = np.random.default_rng(607)
 question(
     "end_to_end_singular_values",
     exercise=EXERCISE,
-    points=1,
+    points=0.5,
     title="singular values of the end-to-end product of the layers",
     check=predicted(
         end_to_end_singular_values_reference,
         visible=[
             Call(
                 ([_SV.standard_normal((20, 20)) / math.sqrt(20) for _ in range(5)],),
-                group="square layers",
+                group="products",
             ),
             Call(
                 ([_SV.standard_normal((10, 30)), _SV.standard_normal((30, 5))],),
-                group="changing widths",
+                group="products",
             ),
         ],  # fmt: skip
         hidden=_sv_calls,
         rtol=1e-6,
         atol=1e-9,
+        mistakes={
+            "the singular values are sorted smallest first": lambda ws: np.sort(
+                end_to_end_singular_values_reference(ws)
+            ),
+            "squared singular values (eigenvalues of P^T P) are returned": lambda ws: (
+                end_to_end_singular_values_reference(ws) ** 2
+            ),
+            "the layers are multiplied in reverse order": lambda ws: (
+                end_to_end_singular_values_reference(ws[::-1])
+            ),
+        },
         hints={
-            "square layers": "the product of the matrices in their order; only its singular "
-            "values are wanted, largest first",
-            "changing widths": "the product of (a, b) and (b, c) matrices is (a, c): it has "
-            "min(a, c) singular values",
+            "products": "lecture 06, section 2: the map is x -> x W_1 ... W_L; how many singular "
+            "values does an (a, c) matrix have, and in which order does the question want them?",
         },
     ),
 )
 
 # ------------------------------------------------------------------------------ Flax default
 
+
+class _FlaxCheck(GatedCheck):
+    """The variance and the law (a normal cut at two standard deviations) are the two concepts
+    of the question: both are main checks, each 2.5 of 11 weight units, so an answer with only
+    one of them earns under a quarter of the points."""
+
+    def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
+        results = self.inner.verdict(calls, outcomes, name)
+        for r in results:
+            if r.name in ("variance", "distribution"):
+                r.weight = 2.5
+        return apply_gate(results, self.main)
+
+
 question(
     "flax_default_kernel_init",
     exercise=EXERCISE,
-    points=2,
+    points=1.5,
     title="JAX/Flax's default Dense kernel: truncated normal with Var = 1/fan_in",
-    check=gated(
+    check=_FlaxCheck(
         random_initializer(
             lambda fan_in, fan_out: 1.0 / fan_in,
             family="truncated_normal",
             variance_label="1/fan_in (after truncation at 2 sd)",
         ),
-        main="variance",
+        main=("variance", "distribution"),
     ),
     forbidden=(
         "course_utils.initializers.variance_scaling",
@@ -429,20 +486,25 @@ def orthogonal_funnel_ratios_reference(widths: list[int]) -> tuple[float, float]
 
 
 def _ortho_widths(rng: np.random.Generator) -> list[int]:
-    depth = int(rng.integers(2, 7))
+    depth = int(rng.integers(3, 8))
     return [int(v) for v in rng.integers(8, 1025, size=depth + 1)]
+
+
+def _funnel_ends_only(widths):
+    return min(1.0, widths[0] / widths[-1]), min(1.0, widths[-1] / widths[0])
 
 
 question(
     "orthogonal_funnel_ratios",
     exercise=EXERCISE,
-    points=3,
+    points=3.5,
     title="predict the per-unit forward and backward ratios of a net of orthogonal layers",
     check=predicted(
         orthogonal_funnel_ratios_reference,
         visible=[
             Call(([1024, 256, 64, 10],), group="width profiles"),
             Call(([64, 256, 32, 128],), group="width profiles"),
+            Call(([100, 400, 50, 300, 20],), group="width profiles"),
         ],
         hidden=lambda rng: [Call((_ortho_widths(rng),), group="width profiles") for _ in range(4)],
         rtol=1e-9,
@@ -456,11 +518,23 @@ question(
                 1.0,
                 widths[-1] / widths[0],
             ),
+            "every layer is treated as norm-preserving in both directions (n_in/n_out per "
+            "layer): a tall layer with orthonormal columns drops part of the norm": lambda w: (
+                w[0] / w[-1],
+                w[-1] / w[0],
+            ),
+            "only the first and last widths are used: a narrow layer in between is a "
+            "bottleneck": _funnel_ends_only,
+            "the ratios of the standard deviations are given, not of the mean squares": (
+                lambda widths: tuple(
+                    math.sqrt(v) for v in orthogonal_funnel_ratios_reference(widths)
+                )
+            ),
         },
         hints={
-            "width profiles": "lecture 06, norm preservation: a tall matrix has orthonormal "
-            "columns, a wide one orthonormal rows; ask what each does to the mean square per "
-            "unit, forwards (x W) and backwards (g W^T)",
+            "width profiles": "lecture 06, section 1 (norm preservation): what does x W do to "
+            "the squared norm when W has orthonormal rows, and when it has orthonormal columns? "
+            "Over how many units is that norm spread?",
         },
     ),
     forbidden=(
@@ -474,67 +548,102 @@ question(
 
 
 def torch_conv_default_std_reference(
-    c_in: int, c_out: int, kernel_size: tuple[int, ...], groups: int = 1
+    c_in: int,
+    c_out: int,
+    kernel_size: tuple[int, ...],
+    groups: int = 1,
+    transposed: bool = False,
 ) -> float:
     """Std of the weights of a default ``nn.Conv{1,2,3}d(c_in, c_out, kernel_size,
-    groups=groups)``: kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
-    fan_in = (c_in / groups) * prod(kernel_size), so the std is 1 / sqrt(3 fan_in)."""
-    fan_in = (c_in // groups) * math.prod(kernel_size)
-    return 1.0 / math.sqrt(3.0 * fan_in)
+    groups=groups)`` or, with ``transposed``, ``nn.ConvTranspose{1,2,3}d``. Both draw
+    kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), std 1 / sqrt(3 fan_in),
+    with the fan_in that torch computes from the stored weight: dimension 1 times the receptive
+    field. A convolution stores (c_out, c_in / groups, k...), so fan_in = (c_in / groups) prod(k);
+    a transposed one stores (c_in, c_out / groups, k...), so fan_in = (c_out / groups) prod(k)."""
+    per_group = (c_out if transposed else c_in) // groups
+    return 1.0 / math.sqrt(3.0 * per_group * math.prod(kernel_size))
 
 
 def _conv_default_calls(rng: np.random.Generator) -> list[Call]:
     calls = []
-    for _ in range(2):
+    for transposed in (False, True):
         ks = tuple(int(v) for v in rng.choice([1, 3, 5, 7], size=int(rng.integers(1, 4))))
-        calls.append(
-            Call((int(rng.integers(1, 257)), int(rng.integers(1, 257)), ks), group="dense groups")
-        )
-    for _ in range(2):
+        c_in, c_out = (int(v) for v in rng.choice(np.arange(1, 257), size=2, replace=False))
+        calls.append(Call((c_in, c_out, ks), {"transposed": transposed}, group="convolutions"))
+    for transposed in (False, True):
         g = int(rng.choice([2, 4, 8, 16]))
         ks = tuple(int(v) for v in rng.choice([3, 5], size=2))
-        c_in, c_out = g * int(rng.integers(1, 17)), g * int(rng.integers(1, 17))
-        calls.append(Call((c_in, c_out, ks), {"groups": g}, group="grouped and depthwise"))
+        a, b = (int(v) for v in rng.choice(np.arange(1, 17), size=2, replace=False))
+        calls.append(
+            Call((g * a, g * b, ks), {"groups": g, "transposed": transposed}, group="convolutions")
+        )
     c = int(rng.integers(8, 257))
-    calls.append(Call((c, c, (3, 3)), {"groups": c}, group="grouped and depthwise"))
+    calls.append(Call((c, 2 * c, (3, 3)), {"groups": c}, group="convolutions"))
     return calls
+
+
+def _conv_wrong(fan_in_of: Callable[..., float], std_of: Callable[[float], float]):
+    def wrong(c_in, c_out, ks, groups=1, transposed=False):
+        return std_of(fan_in_of(c_in, c_out, ks, groups, transposed))
+
+    return wrong
+
+
+def _conv_fan_in(c_in, c_out, ks, groups, transposed):
+    return ((c_out if transposed else c_in) // groups) * math.prod(ks)
+
+
+def _uniform_std(fan_in: float) -> float:
+    return 1.0 / math.sqrt(3.0 * fan_in)
 
 
 question(
     "torch_conv_default_std",
     exercise=EXERCISE,
-    points=2.5,
-    title="predict the weight std of PyTorch's default (grouped, depthwise) convolution",
+    points=3,
+    title="predict the weight std of PyTorch's default (grouped, transposed) convolutions",
     check=predicted(
         torch_conv_default_std_reference,
         visible=[
-            Call((64, 128, (3, 3)), group="dense groups"),
-            Call((3, 16, (5,)), group="dense groups"),
-            Call((32, 64, (3, 3)), {"groups": 4}, group="grouped and depthwise"),
-            Call((48, 48, (3, 3)), {"groups": 48}, group="grouped and depthwise"),
+            Call((64, 128, (3, 3)), group="convolutions"),
+            Call((3, 16, (5,)), group="convolutions"),
+            Call((32, 64, (3, 3)), {"groups": 4}, group="convolutions"),
+            Call((48, 96, (3, 3)), {"groups": 48}, group="convolutions"),
+            Call((64, 16, (4, 4)), {"transposed": True}, group="convolutions"),
+            Call((32, 64, (2, 3, 3)), {"groups": 8, "transposed": True}, group="convolutions"),
         ],
         hidden=_conv_default_calls,
         rtol=1e-9,
         mistakes={
             "the bound 1/sqrt(fan_in) of the uniform law is used as its standard deviation": (
-                lambda c_in, c_out, ks, groups=1: 1.0 / math.sqrt((c_in // groups) * math.prod(ks))
+                _conv_wrong(_conv_fan_in, lambda f: 1.0 / math.sqrt(f))
+            ),
+            "the variance is given, not the standard deviation": _conv_wrong(
+                _conv_fan_in, lambda f: 1.0 / (3.0 * f)
             ),
             "the groups are ignored: each output channel sees only c_in/groups channels": (
-                lambda c_in, c_out, ks, groups=1: 1.0 / math.sqrt(3.0 * c_in * math.prod(ks))
+                _conv_wrong(
+                    lambda ci, co, ks, g, t: (co if t else ci) * math.prod(ks), _uniform_std
+                )
             ),
-            "the receptive field is left out of fan_in": lambda c_in, c_out, ks, groups=1: (
-                1.0 / math.sqrt(3.0 * (c_in // groups))
+            "the receptive field is left out of fan_in": _conv_wrong(
+                lambda ci, co, ks, g, t: (co if t else ci) // g, _uniform_std
             ),
             "He's std sqrt(2/fan_in) is given: PyTorch's default is kaiming_uniform_ with "
-            "a = sqrt(5), not He's gain": lambda c_in, c_out, ks, groups=1: math.sqrt(
-                2.0 / ((c_in // groups) * math.prod(ks))
+            "a = sqrt(5), not He's gain": _conv_wrong(_conv_fan_in, lambda f: math.sqrt(2.0 / f)),
+            "a transposed convolution is treated like a convolution: torch stores its weight as "
+            "(c_in, c_out / groups, k...) and takes fan_in from dimension 1": _conv_wrong(
+                lambda ci, co, ks, g, t: (ci // g) * math.prod(ks), _uniform_std
+            ),
+            "fan_in and fan_out are swapped (c_out where c_in belongs)": _conv_wrong(
+                lambda ci, co, ks, g, t: ((ci if t else co) // g) * math.prod(ks), _uniform_std
             ),
         },
         hints={
-            "dense groups": "lecture 04's default for nn.Linear holds for convolutions, with the "
-            "convolution's fan_in (lecture 06)",
-            "grouped and depthwise": "PyTorch stores a grouped kernel as (c_out, c_in / groups, "
-            "k...): what is its fan_in?",
+            "convolutions": "lecture 04 gives the default law of nn.Linear, lecture 06 the fan_in "
+            "of a convolution. Which axis of the stored weight does torch read the fan_in from, "
+            "and what is the stored shape of a grouped or a transposed convolution (print "
+            "conv.weight.shape)?",
         },
     ),
     # no forbidden objects: the library's fan_in_and_fan_out knows no groups, and it stays
@@ -544,38 +653,100 @@ question(
 # ------------------------------------------------------------------------------ truncation (stretch)
 
 
-def truncated_std_factor_reference(cut: float) -> float:
-    """Std of N(0, 1) conditioned on |z| <= cut: sqrt(1 - 2 cut phi(cut) / (2 Phi(cut) - 1))."""
-    c = float(cut)
-    mass = math.erf(c / math.sqrt(2.0))
-    phi = math.exp(-c * c / 2.0) / math.sqrt(2.0 * math.pi)
-    return math.sqrt(1.0 - 2.0 * c * phi / mass)
+def _phi(x: float) -> float:
+    return math.exp(-x * x / 2.0) / math.sqrt(2.0 * math.pi)
+
+
+def _big_phi(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def torch_trunc_normal_std_reference(std: float, a: float = -2.0, b: float = 2.0) -> float:
+    """Std of the values of ``torch.nn.init.trunc_normal_(w, mean=0, std=std, a=a, b=b)``: a
+    normal N(0, std^2) conditioned on a <= w <= b, with *absolute* bounds. With alpha = a/std,
+    beta = b/std and Z = Phi(beta) - Phi(alpha), the standardized law has mean
+    m = (phi(alpha) - phi(beta)) / Z and second moment 1 + (alpha phi(alpha) - beta phi(beta)) / Z,
+    so the std is std * sqrt(1 + (alpha phi(alpha) - beta phi(beta)) / Z - m^2)."""
+    alpha, beta = a / std, b / std
+    z = _big_phi(beta) - _big_phi(alpha)
+    m = (_phi(alpha) - _phi(beta)) / z
+    second = 1.0 + (alpha * _phi(alpha) - beta * _phi(beta)) / z
+    return std * math.sqrt(second - m * m)
+
+
+def _trunc_hidden(rng: np.random.Generator) -> list[Call]:
+    calls = []
+    for _ in range(2):  # symmetric absolute bounds, the cut 0.6-3 standard deviations away
+        std = float(np.round(rng.uniform(0.3, 3.0), 4))
+        cut = float(np.round(std * rng.uniform(0.6, 3.0), 4))
+        calls.append(Call((std,), {"a": -cut, "b": cut}, group="bounds"))
+    for _ in range(3):  # asymmetric: the kept interval holds a few % or more of the mass
+        std = float(np.round(rng.uniform(0.3, 3.0), 4))
+        lo = float(rng.uniform(-2.5, 0.8))
+        hi = lo + float(rng.uniform(0.4, 3.0))
+        calls.append(
+            Call((std,), {"a": float(np.round(lo * std, 4)), "b": float(np.round(hi * std, 4))},
+                 group="bounds")
+        )  # fmt: skip
+    return calls
+
+
+def _symmetric_trunc(std, a=-2.0, b=2.0):
+    c = b / std
+    return std * math.sqrt(1.0 - 2.0 * c * _phi(c) / math.erf(c / math.sqrt(2.0)))
+
+
+def _trunc_relative_bounds(std, a=-2.0, b=2.0):
+    return torch_trunc_normal_std_reference(std, a * std, b * std)
+
+
+def _trunc_mean_not_subtracted(std, a=-2.0, b=2.0):
+    alpha, beta = a / std, b / std
+    z = _big_phi(beta) - _big_phi(alpha)
+    return std * math.sqrt(1.0 + (alpha * _phi(alpha) - beta * _phi(beta)) / z)
+
+
+def _trunc_mass_not_divided(std, a=-2.0, b=2.0):
+    alpha, beta = a / std, b / std
+    return std * math.sqrt(1.0 + alpha * _phi(alpha) - beta * _phi(beta))
 
 
 question(
-    "truncated_std_factor",
+    "torch_trunc_normal_std",
     exercise=EXERCISE,
     points=2,
-    title="stretch: derive the std of a standard normal truncated at +-cut",
+    title="stretch: the std that torch's trunc_normal_ gives, for any (absolute) bounds",
     check=predicted(
-        truncated_std_factor_reference,
-        visible=[Call((2.0,), group="cuts"), Call((1.0,), group="cuts")],
-        hidden=lambda rng: [
-            Call((float(np.round(c, 4)),), group="cuts") for c in rng.uniform(0.3, 3.5, size=4)
+        torch_trunc_normal_std_reference,
+        visible=[
+            Call((1.0,), {"a": -1.0, "b": 1.0}, group="bounds"),
+            Call((0.5,), {"a": -2.0, "b": 2.0}, group="bounds"),
+            Call((2.0,), {"a": -2.0, "b": 2.0}, group="bounds"),
+            Call((1.0,), {"a": -0.5, "b": 2.0}, group="bounds"),
+            Call((0.5,), {"a": 0.0, "b": 1.0}, group="bounds"),
         ],
+        hidden=_trunc_hidden,
         rtol=1e-6,
         mistakes={
-            "you give the variance, not the standard deviation": lambda cut: (
-                truncated_std_factor_reference(cut) ** 2
+            "the variance is given, not the standard deviation": lambda s, a=-2.0, b=2.0: (
+                torch_trunc_normal_std_reference(s, a, b) ** 2
             ),
-            "you give the probability mass inside the cut, not the std": lambda cut: math.erf(
-                cut / math.sqrt(2.0)
+            "the bounds are read in units of std (Keras' convention), not as absolute values": (
+                _trunc_relative_bounds
             ),
-            "the truncation is ignored": lambda cut: 1.0,
+            "the truncation is ignored": lambda s, a=-2.0, b=2.0: s,
+            "the mean of the kept values is not subtracted: with asymmetric bounds it is not 0": (
+                _trunc_mean_not_subtracted
+            ),
+            "the symmetric formula (cut at b) is used for asymmetric bounds": _symmetric_trunc,
+            "the kept mass Z is not divided out (the density of the kept values integrates to "
+            "1)": _trunc_mass_not_divided,
         },
         hints={
-            "cuts": "the second moment of a normal restricted to [-c, c], renormalised by the "
-            "probability of that interval; integrate by parts",
+            "bounds": "lecture 06, section on truncated normals. Standardize the bounds first; "
+            "then the kept law's first and second moments, each an integral over [a, b] "
+            "divided by the kept probability. Checks: a very wide interval must give std back; "
+            "an interval only on one side of 0 has a mean that is not 0.",
         },
     ),
 )
