@@ -41,7 +41,9 @@ def test_zip_holds_setup_run_and_the_course_wheel(zip_path):
     wheels = [n for n in names if n.startswith("course_utils-") and n.endswith(".whl")]
     assert {"setup.sh", "run_autograder"} <= names and len(wheels) == 1
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
-    assert "download.pytorch.org/whl/cpu" in setup and "bubblewrap" in setup
+    assert "bubblewrap" in setup and "constraints.txt" in names
+    # grading exercise 03 needs no torch: setup.sh installs none (tests below cover one that does)
+    assert "torch==" not in setup and "[grade]" in setup
     assert f"run {EXERCISE}" in run and "AUTOGRADER_ROOT" in run
     assert zip_path.stat().st_size < 2_000_000
 
@@ -104,3 +106,51 @@ def test_empty_submission_is_reported_not_crashed(tmp_path):
     assert results["score"] == 0.0 and results["tests"] == []
     assert "No .ipynb" in results["output"]
     assert json.loads((tmp_path / "results" / "results.json").read_text()) == results
+
+
+# ---- visibility and the torch step (issue 23) -------------------------------------------------
+def test_visibility_is_a_build_option(tmp_path):
+    path = autograder.build(
+        EXERCISE,
+        out_dir=tmp_path,
+        root=ROOT,
+        wheel=_any_wheel(tmp_path),
+        visibility="after_published",
+    )
+    with zipfile.ZipFile(path) as zf:
+        run = zf.read("run_autograder").decode()
+    assert "--visibility after_published" in run
+    with pytest.raises(ValueError, match="visibility"):
+        autograder.build(EXERCISE, out_dir=tmp_path, root=ROOT, visibility="later")
+    report = {"exercise": EXERCISE, "score": 1.0, "max_score": 2.0, "status": "graded",
+              "questions": [{"id": "q", "points": 1.0, "max_points": 2.0, "passed": False,
+                             "message": "m"}]}  # fmt: skip
+    held = autograder.results_from_report(
+        report, seconds=1.0, note="", visibility="after_published"
+    )
+    assert held["visibility"] == "after_published"
+    assert {t["visibility"] for t in held["tests"]} == {"after_published"}
+    shown = autograder.results_from_report(report, seconds=1.0, note="")
+    assert {t["visibility"] for t in shown["tests"]} == {"visible"}
+
+
+def _any_wheel(tmp_path: Path) -> Path:
+    wheel = tmp_path / "course_utils-0.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("course_utils/__init__.py", "")
+    return wheel
+
+
+def test_torch_only_where_grading_needs_it_and_never_the_cuda_build(tmp_path):
+    needs = {ex: autograder.needs_torch(ex, ROOT) for ex in ("03_lecun", "04_glorot", "07_modern")}
+    assert needs == {"03_lecun": False, "04_glorot": True, "07_modern": True}
+    path = autograder.build("07_modern", out_dir=tmp_path, root=ROOT, wheel=_any_wheel(tmp_path))
+    with zipfile.ZipFile(path) as zf:
+        setup = zf.read("setup.sh").decode()
+    assert "--index-url https://download.pytorch.org/whl/cpu" in setup
+    # the only torch install is the CPU index's; when it fails, setup stops with a message
+    assert setup.count('"torch==') == 2  # x86-64 from the CPU index; aarch64 (CPU-only wheel)
+    block = setup[setup.index("x86_64)") : setup.index(";;")]
+    assert "exit 1" in block and "CUDA" in block and "||" not in block
+    proc = subprocess.run(["bash", "-n", "-c", setup], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -3,9 +3,11 @@
 ``make autograder EXERCISE=03_lecun`` (``python -m course_utils.grading.autograder build
 03_lecun``) writes ``build/autograder/03_lecun.zip`` holding
 
-* ``setup.sh`` - run once by Gradescope when it builds the image: installs Python, bubblewrap,
-  PyTorch's CPU build (from PyTorch's CPU wheel index, falling back to the default index) and the
-  course wheel that sits next to it;
+* ``setup.sh`` - run once by Gradescope when it builds the image: installs Python, bubblewrap and
+  the course wheel that sits next to it with the ``[grade]`` extra, pinned by ``constraints.txt``
+  (also in the zip); PyTorch's CPU build only when grading the exercise needs torch
+  (:func:`needs_torch`), and then only from PyTorch's CPU index on x86-64: if that index does not
+  answer, setup stops with an error instead of installing the multi-GB CUDA build;
 * ``run_autograder`` - run once per submission: grades ``$ROOT/submission/*.ipynb`` with the
   course grader and writes ``$ROOT/results/results.json`` in Gradescope's format;
 * ``course_utils-*.whl`` - this course, built from the working tree.
@@ -19,12 +21,16 @@ fresh for every submission, is then the only isolation (see docs/grading.md).
 Gradescope's format (``results.json``): ``score``, ``execution_time``, ``output``, and ``tests``,
 one entry per question with ``name``, ``score``, ``max_score``, ``status`` (``passed`` /
 ``failed``), ``output`` and ``visibility``. The messages are the grader's own, which name the
-misconception but never the hidden inputs or the expected values.
+misconception but never the hidden inputs or the expected values. ``build(...,
+visibility="after_published")`` (``--visibility``) holds every test, and the score, until the
+instructor publishes the grades (Gradescope's values: ``visible``, the default, ``hidden``,
+``after_due_date``, ``after_published``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import stat
@@ -38,7 +44,10 @@ from typing import Any
 
 from course_utils.grading.gradebook import write_text_atomic
 
-__all__ = ["build", "results_from_report", "run", "sandbox_works"]
+__all__ = ["VISIBILITIES", "build", "needs_torch", "results_from_report", "run", "sandbox_works"]
+
+#: Gradescope's visibility values for a test (and for the whole result).
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope image setup for the weight-initialization course's exercise {exercise}.
@@ -50,17 +59,24 @@ apt-get install -y -qq python3 python3-venv python3-pip bubblewrap >/dev/null
 python3 -m venv /autograder/venv
 py=/autograder/venv/bin/python
 "$py" -m pip install --quiet --upgrade pip
-# PyTorch's CPU build (about 200 MB) rather than the default CUDA build (several GB); bounded
-# timeout, then the default index (CPU-only already on aarch64 and macOS).
+{torch_block}"$py" -m pip install --quiet -c "$here/constraints.txt" "$(ls "$here"/course_utils-*.whl){extras}"
+"$py" -c "import course_utils.grading; print('course grader installed')"
+"""
+
+#: setup.sh's torch step, for an exercise whose grading needs torch: PyTorch's CPU build (about
+#: 200 MB) from its CPU index on x86-64, where PyPI's wheel is the CUDA build (several GB): no
+#: fallback to the default index there. Elsewhere (aarch64) the default wheel is CPU-only.
+TORCH_BLOCK = r"""# grading {exercise} needs torch: the CPU build only
 case "$(uname -m)" in
   x86_64)
-    "$py" -m pip install --quiet --timeout 20 --retries 1 \
-        --index-url https://download.pytorch.org/whl/cpu "torch=={torch}" \
-      || "$py" -m pip install --quiet "torch=={torch}" ;;
-  *) "$py" -m pip install --quiet "torch=={torch}" ;;
+    if ! "$py" -m pip install --quiet --no-deps --timeout 20 --retries 2 \
+        --index-url https://download.pytorch.org/whl/cpu "torch=={torch}"; then
+      echo "setup.sh: PyTorch's CPU index (download.pytorch.org/whl/cpu) did not answer;" >&2
+      echo "setup.sh: not falling back to PyPI's CUDA build of torch. Rebuild the image later." >&2
+      exit 1
+    fi ;;
+  *) "$py" -m pip install --quiet --no-deps "torch=={torch}" ;;
 esac
-"$py" -m pip install --quiet "$(ls "$here"/course_utils-*.whl)[grade]"
-"$py" -c "import course_utils.grading; print('course grader installed')"
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -68,7 +84,7 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 set -uo pipefail
 root="${{AUTOGRADER_ROOT:-/autograder}}"
 py="${{AUTOGRADER_PYTHON:-/autograder/venv/bin/python}}"
-exec "$py" -m course_utils.grading.autograder run {exercise} --root "$root"
+exec "$py" -m course_utils.grading.autograder run {exercise} --root "$root" --visibility {visibility}
 """
 
 TORCH_VERSION = "2.13.0"
@@ -78,12 +94,68 @@ def _repo_root() -> Path:
     return Path.cwd()
 
 
+def _imports(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+#: library modules that import torch when loaded
+TORCH_MODULES = ("course_utils.modern", "course_utils.training")
+
+
+def needs_torch(exercise: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether grading ``exercise`` needs torch: its student notebook (``exercises/EXERCISE.ipynb``
+    under ``root``) or its question module imports ``torch``, ``course_utils.modern`` or
+    ``course_utils.training``. Unknown (no notebook found) counts as yes."""
+    import json as _json
+
+    from course_utils.grading.registry import questions_for
+
+    def uses(names: set[str]) -> bool:
+        return any(n == "torch" or n.startswith("torch.") or n.startswith(TORCH_MODULES)
+                   for n in names)  # fmt: skip
+
+    modules = {sys.modules[type(q.check).__module__] for q in questions_for(exercise)}
+    for q in questions_for(exercise):
+        for check in (q.check, getattr(q.check, "inner", None)):
+            if check is not None:
+                modules.add(sys.modules[type(check).__module__])
+    for module in modules:
+        if module.__name__.startswith("course_utils.grading.questions") and module.__file__:
+            if uses(_imports(ast.parse(Path(module.__file__).read_text(encoding="utf-8")))):
+                return True
+    notebook = Path(root if root is not None else _repo_root()) / "exercises" / f"{exercise}.ipynb"
+    if not notebook.is_file():
+        return True
+    cells = _json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        src = "".join(cell.get("source", []))
+        src = "\n".join(x for x in src.splitlines() if not x.lstrip().startswith(("%", "!")))
+        try:
+            if uses(_imports(ast.parse(src))):
+                return True
+        except SyntaxError:
+            if "torch" in src:
+                return True
+    return False
+
+
 def build(
     exercise: str,
     *,
     out_dir: str | os.PathLike = "build/autograder",
     root: str | os.PathLike | None = None,
     wheel: str | os.PathLike | None = None,
+    visibility: str = "visible",
+    torch: bool | None = None,
 ) -> Path:
     """Write ``OUT_DIR/EXERCISE.zip`` (see the module docstring) and return its path.
 
@@ -97,13 +169,22 @@ def build(
         The course's folder to build the wheel from (default: the current folder).
     wheel : path, optional
         An already built ``course_utils-*.whl`` to put in instead of building one.
+    visibility : str
+        Gradescope's visibility of every test and of the score: ``"visible"`` (default),
+        ``"hidden"``, ``"after_due_date"`` or ``"after_published"``.
+    torch : bool, optional
+        Whether setup.sh installs torch; default :func:`needs_torch`.
 
     Raises
     ------
     ValueError
-        ``exercise`` is not a registered exercise, or ``root`` holds no ``pyproject.toml``.
+        ``exercise`` is not a registered exercise, ``root`` holds no ``pyproject.toml``, or
+        ``visibility`` is not one of :data:`VISIBILITIES`.
     """
     from course_utils.grading.registry import exercises
+
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}; got {visibility!r}")
 
     known = sorted(exercises())
     if exercise not in known:
@@ -135,9 +216,20 @@ def build(
         target = out / f"{exercise}.zip"
         partial = out / f".{exercise}.zip.partial"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            src = Path(root) if root is not None else _repo_root()
+            with_torch = needs_torch(exercise, src) if torch is None else bool(torch)
+            block = TORCH_BLOCK.format(exercise=exercise, torch=TORCH_VERSION) if with_torch else ""
+            setup = SETUP_SH.format(
+                exercise=exercise,
+                torch_block=block,
+                extras="[grade,torch]" if with_torch else "[grade]",
+            )
+            constraints = src / "constraints.txt"
+            pins = constraints.read_text(encoding="utf-8") if constraints.is_file() else ""
             for name, text in (
-                ("setup.sh", SETUP_SH.format(exercise=exercise, torch=TORCH_VERSION)),
-                ("run_autograder", RUN_AUTOGRADER.format(exercise=exercise)),
+                ("setup.sh", setup),
+                ("run_autograder", RUN_AUTOGRADER.format(exercise=exercise, visibility=visibility)),
+                ("constraints.txt", pins),
             ):
                 info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
                 info.external_attr = (stat.S_IFREG | 0o755) << 16
@@ -165,14 +257,20 @@ def _titles() -> dict[str, str]:
         return {}
 
 
-def results_from_report(report: dict[str, Any] | None, *, seconds: float, note: str) -> dict:
-    """Gradescope's ``results.json`` object for one grader report (or none at all)."""
+def results_from_report(
+    report: dict[str, Any] | None, *, seconds: float, note: str, visibility: str = "visible"
+) -> dict:
+    """Gradescope's ``results.json`` object for one grader report (or none at all); every test,
+    and the result as a whole, get ``visibility``."""
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}; got {visibility!r}")
     tests = []
     if report is None:
         return {
             "score": 0.0,
             "execution_time": round(seconds, 1),
             "output": f"{note}\nNo notebook was graded.".strip(),
+            "visibility": visibility,
             "tests": tests,
         }
     titles = _titles()
@@ -185,7 +283,7 @@ def results_from_report(report: dict[str, Any] | None, *, seconds: float, note: 
                 "max_score": float(q.get("max_points") or 0.0),
                 "status": "passed" if q.get("passed") else "failed",
                 "output": str(q.get("message") or ""),
-                "visibility": "visible",
+                "visibility": visibility,
             }
         )
     lines = [note] if note else []
@@ -199,6 +297,7 @@ def results_from_report(report: dict[str, Any] | None, *, seconds: float, note: 
         "score": float(report.get("score") or 0.0),
         "execution_time": round(seconds, 1),
         "output": "\n".join(lines),
+        "visibility": visibility,
         "tests": tests,
     }
 
@@ -219,8 +318,11 @@ def _pick(submission_dir: Path, exercise: str) -> tuple[Path | None, str]:
     return chosen, note
 
 
-def run(exercise: str, root: str | os.PathLike = "/autograder") -> dict:
-    """Grade ``ROOT/submission`` as ``exercise``; write and return ``ROOT/results/results.json``."""
+def run(
+    exercise: str, root: str | os.PathLike = "/autograder", visibility: str = "visible"
+) -> dict:
+    """Grade ``ROOT/submission`` as ``exercise``; write and return ``ROOT/results/results.json``
+    (every test with ``visibility``)."""
     start = time.monotonic()
     base = Path(root)
     results_dir = base / "results"
@@ -256,7 +358,9 @@ def run(exercise: str, root: str | os.PathLike = "/autograder") -> dict:
                 report = reports[0] if reports else None
             else:
                 notes.append(f"The grader could not run (exit status {proc.returncode}).")
-    results = results_from_report(report, seconds=time.monotonic() - start, note="\n".join(notes))
+    results = results_from_report(
+        report, seconds=time.monotonic() - start, note="\n".join(notes), visibility=visibility
+    )
     write_text_atomic(results_dir / "results.json", json.dumps(results, indent=2) + "\n")
     return results
 
@@ -269,18 +373,27 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("exercise")
     b.add_argument("--out", default="build/autograder", help="output folder")
     b.add_argument("--root", default=None, help="the course folder (default: current folder)")
+    for p in (b,):
+        p.add_argument(
+            "--visibility", default="visible", choices=VISIBILITIES,
+            help="Gradescope visibility of the tests and score (after_published: held until "
+            "the grades are published)",
+        )  # fmt: skip
     r = sub.add_parser("run", help="grade ROOT/submission, write ROOT/results/results.json")
     r.add_argument("exercise")
     r.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    r.add_argument("--visibility", default="visible", choices=VISIBILITIES)
     args = parser.parse_args(argv)
     if args.command == "build":
         try:
-            path = build(args.exercise, out_dir=args.out, root=args.root)
+            path = build(
+                args.exercise, out_dir=args.out, root=args.root, visibility=args.visibility
+            )
         except ValueError as err:
             parser.error(str(err))
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
         return 0
-    results = run(args.exercise, args.root)
+    results = run(args.exercise, args.root, visibility=args.visibility)
     print(f"score {results['score']:g}; wrote {Path(args.root) / 'results' / 'results.json'}")
     return 0
 
