@@ -112,12 +112,18 @@ def test_stubs_earn_zero(qid):
         ),
         ("funnel_gradient_ratio", lambda widths, act: widths[0] / widths[-1], "inverted"),
         ("funnel_gradient_ratio", lambda widths, act: widths[-1] / widths[0], "derivative"),
-        ("scaled_tanh_fixed_std", lambda a, b: ex03.scaled_tanh_fixed_std_reference(a, b) ** 2,
-         "variance"),
+        (
+            "scaled_tanh_fixed_std",
+            lambda a, b: ex03.scaled_tanh_fixed_std_reference(a, b) ** 2,
+            "variance",
+        ),
         ("sum_variance", lambda n, vw, vx, mean_x=0.0: n * vw * vx, "second moment"),
         ("sum_variance", lambda n, vw, vx, mean_x=0.0: n * vw * (vx + mean_x), "unsquared"),
-        ("funnel_gradient_ratio",
-         lambda widths, act: ex03._funnel_variant(widths, act, relu_half=False), "1/2"),
+        (
+            "funnel_gradient_ratio",
+            lambda widths, act: ex03._funnel_variant(widths, act, relu_half=False),
+            "1/2",
+        ),
     ],
 )
 def test_wrong_answers_are_diagnosed_without_the_answer(qid, fn, words):
@@ -312,15 +318,18 @@ CORPUS = {
     "grouped_conv_fans": {
         "groups ignored": lambda ks, ci, co, g=1: (math.prod(ks) * ci, math.prod(ks) * co),
         "torch's stored shape": lambda ks, ci, co, g=1: (
-            math.prod(ks) * ci // g, math.prod(ks) * co
+            math.prod(ks) * ci // g,
+            math.prod(ks) * co,
         ),
         "only fan_out divided": lambda ks, ci, co, g=1: (
-            math.prod(ks) * ci, math.prod(ks) * co // g
+            math.prod(ks) * ci,
+            math.prod(ks) * co // g,
         ),
         "receptive field left out": lambda ks, ci, co, g=1: (ci // g, co // g),
         "swapped": lambda ks, ci, co, g=1: (math.prod(ks) * co // g, math.prod(ks) * ci // g),
         "divided twice": lambda ks, ci, co, g=1: (
-            math.prod(ks) * ci // g**2, math.prod(ks) * co // g**2
+            math.prod(ks) * ci // g**2,
+            math.prod(ks) * co // g**2,
         ),
     },  # fmt: skip
     "funnel_gradient_ratio": {

@@ -150,6 +150,7 @@ class ConceptGate(QuestionCheck):
         )
         return apply_gate([merged, *rest], [self.name])
 
+
 for _family, _title in (
     ("normal", "LeCun normal: Gaussian weights with the LeCun variance"),
     ("uniform", "LeCun uniform: uniform weights with the LeCun variance"),
