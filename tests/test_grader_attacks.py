@@ -147,7 +147,9 @@ def stubs_attack() -> object:
 
 
 def escape_attack(classmate: Path, grades: Path, marker: Path, port: int) -> object:
-    """Persistence, escape and sabotage attempts, then kill the grader (the parent process)."""
+    """Persistence, escape and sabotage attempts: kill, stop and interrupt the worker (the
+    kernel's parent, PID 1 of the sandbox) and everything else, then leave a daemon that would
+    rewrite the gradebook and two busy loops behind."""
     nb = _nb()
     startup = Path.home() / ".ipython" / "profile_default" / "startup"
     _insert(
@@ -166,14 +168,15 @@ def escape_attack(classmate: Path, grades: Path, marker: Path, port: int) -> obj
         f"attempt(lambda: open({str(marker)!r}, 'w').write('escaped'))\n"
         f"attempt(lambda: socket.create_connection(('127.0.0.1', {port}), timeout=2))\n"
         f"attempt(lambda: open({str(SOL03)!r}).read())\n"
+        "for _sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGINT, signal.SIGTERM):\n"
+        "    attempt(lambda: os.kill(os.getppid(), _sig))\n"
+        "attempt(lambda: os.kill(-1, signal.SIGKILL))\n"
         "subprocess.Popen([sys.executable, '-c', "
         f"'import time; time.sleep(6); open({json.dumps(str(grades))}, \"w\").write(\"x\")'],"
         " start_new_session=True)\n"
         "for _ in range(2):\n"
         f"    subprocess.Popen([sys.executable, '-c', 'while True: pass  # {TOKEN}'],"
-        " start_new_session=True)\n"
-        "attempt(lambda: os.kill(os.getppid(), signal.SIGKILL))\n"
-        "attempt(lambda: os.kill(-1, signal.SIGKILL))\n",
+        " start_new_session=True)\n",
     )
     return nb
 
@@ -334,10 +337,12 @@ def test_honest_classmates_around_the_attacker_get_full_marks(run):
         assert (r["status"], r["score"], r["max_score"]) == ("graded", FULL03, FULL03), r
 
 
-def test_killing_the_parent_only_ends_the_attackers_own_sandbox(run):
+def test_the_kernel_cannot_kill_stop_or_interrupt_its_worker(run):
+    """The worker is PID 1 of the sandbox's PID namespace: no process inside can signal it, so
+    the attacker's own (correct) answers are still graded, after every attempt above failed."""
     r = run["reports"]["escape"]
-    assert r["status"] == "graded" and r["score"] == 0.0, r
-    assert "sandbox ended" in (r["error"] or ""), r
+    assert r["status"] == "graded" and r["score"] == FULL03, r
+    assert "sandbox ended" not in (r["error"] or ""), r
 
 
 def test_nothing_outside_the_sandbox_changed(run):

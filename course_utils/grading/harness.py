@@ -272,8 +272,14 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
-def call_one(obj: Any, call: dict, time_limit: float) -> dict:
-    """Call ``obj(*args, **kwargs)`` once; report the value or the error, and global RNG use."""
+def call_one(
+    obj: Any, call: dict, time_limit: float, *, cpu: bool = False, wall_limit: float = 0.0
+) -> dict:
+    """Call ``obj(*args, **kwargs)`` once; report the value or the error, and global RNG use.
+
+    ``time_limit`` is wall time, or with ``cpu`` the kernel's CPU time (``ITIMER_PROF``: a busy
+    machine does not make a correct call time out), then with ``wall_limit`` (> 0) as a wall-time
+    backstop for a call that sleeps."""
     try:
         args = [decode(a) for a in call.get("args", [])]
         kwargs = {str(k): decode(v) for k, v in (call.get("kwargs") or {}).items()}
@@ -282,22 +288,39 @@ def call_one(obj: Any, call: dict, time_limit: float) -> dict:
     saved = np.random.get_state()  # noqa: NPY002 - restored below
     before = _global_state_key()
     out_stdout, out_stderr = sys.stdout, sys.stderr
+    timer, alarm = (
+        (getattr(signal, "ITIMER_PROF", None), getattr(signal, "SIGPROF", None))
+        if cpu
+        else (getattr(signal, "ITIMER_REAL", None), getattr(signal, "SIGALRM", None))
+    )
     use_timer = (
         hasattr(signal, "setitimer")  # not on Windows or Pyodide: no per-call time limit there
-        and hasattr(signal, "SIGALRM")
+        and timer is not None
+        and alarm is not None
         and threading.current_thread() is threading.main_thread()
         and time_limit > 0
     )
     old_handler = None
     result: dict
 
+    backstop = use_timer and cpu and wall_limit > 0 and hasattr(signal, "SIGALRM")
+    old_backstop = None
+
     def on_alarm(signum: int, frame: Any) -> None:
+        if signum == getattr(signal, "SIGPROF", None):
+            raise CallTimeout(f"took longer than {time_limit:g} s of CPU time")
         raise CallTimeout(f"took longer than {time_limit:g} s")
+
+    def on_wall(signum: int, frame: Any) -> None:
+        raise CallTimeout(f"took longer than {wall_limit:g} s")
 
     try:
         if use_timer:
-            old_handler = signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, time_limit)
+            old_handler = signal.signal(alarm, on_alarm)
+            signal.setitimer(timer, time_limit)
+        if backstop:
+            old_backstop = signal.signal(signal.SIGALRM, on_wall)
+            signal.setitimer(signal.ITIMER_REAL, wall_limit)
         sys.stdout, sys.stderr = _Sink(), _Sink()
         value = obj(*args, **kwargs)
         result = {"ok": True, "value": encode(value)}
@@ -309,9 +332,12 @@ def call_one(obj: Any, call: dict, time_limit: float) -> dict:
         else:
             result = {"ok": False, "error": _describe(err)}
     finally:
-        if use_timer:
+        if backstop:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old_handler or signal.SIG_DFL)
+            signal.signal(signal.SIGALRM, old_backstop or signal.SIG_DFL)
+        if use_timer:
+            signal.setitimer(timer, 0)
+            signal.signal(alarm, old_handler or signal.SIG_DFL)
         sys.stdout, sys.stderr = out_stdout, out_stderr
     try:
         result["global_rng"] = _global_state_key() != before
@@ -350,7 +376,9 @@ def run_question(namespace: dict, request: dict) -> dict:
                 error = last.removesuffix(" (an earlier call)")
                 outcomes.append({"ok": False, "error": error + " (an earlier call)"})
                 continue
-            outcomes.append(call_one(obj, call, limit))
+            cpu = request.get("clock") == "cpu"
+            wall = float(request.get("wall_limit") or 0.0)
+            outcomes.append(call_one(obj, call, limit, cpu=cpu, wall_limit=wall))
     answer["outcomes"] = outcomes
     return answer
 

@@ -27,7 +27,6 @@ import os
 import queue
 import re
 import secrets
-import shutil
 import stat
 import sys
 import tempfile
@@ -51,6 +50,7 @@ MAX_FILE_BYTES = 20 * 2**20  # a submission larger than this is refused
 MAX_LINE_BYTES = 96 * 2**20  # one worker event (a question's answer with its arrays)
 MAX_WORKER_BYTES = 512 * 2**20  # everything a worker may send
 READ_CHUNK = 2**20  # the grader reads a worker's events in chunks of this size (bounded read-ahead)
+MAX_STRETCH = 8.0  # on a busy machine a submission's limits may take up to this factor in wall time
 MAX_MESSAGE = 400  # characters of one message in the reports
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
@@ -66,8 +66,12 @@ class Limits:
     interrupt_grace: float = 3.0  # a cell still busy this long after the interrupt is killed
     memory_bytes: int = 8 * 2**30  # address space per sandboxed process
     file_bytes: int = 256 * 2**20  # largest file a sandboxed process may write
-    processes: int = 512  # processes + threads of the sandbox's uid (root grader only)
+    processes: int = 512  # processes + threads of the sandbox's uid (RLIMIT_NPROC)
     startup: float = 60.0  # kernel start allowance on top of the notebook's time
+    sandbox_memory_bytes: int = sandbox.SANDBOX_MEMORY  # the whole sandbox (cgroup)
+    sandbox_processes: int = sandbox.SANDBOX_PIDS  # the whole sandbox (cgroup)
+    home_bytes: int = sandbox.HOME_BYTES  # the sandbox's home (tmpfs)
+    tmp_bytes: int = sandbox.TMP_BYTES  # the sandbox's /tmp (tmpfs)
 
 
 @dataclass
@@ -343,6 +347,26 @@ class _Worker:
         self.sent = 0
         self.limit = int(job["output_chars"])
         self.grace = float(job["interrupt_grace"])
+        self.kernel_pids: set[int] = set()
+        self._wall0 = time.monotonic()
+        self._pid: int | None = None  # the current kernel
+        self._waited = 0.0  # run-queue delay of the kernels before it
+        self._delay = 0.0  # ... and of the current one, at the last reading
+        self._last = 0.0
+
+    def now(self) -> float:
+        """The submission's clock, in seconds: wall time minus the time the kernel's main thread
+        (and the worker's) spent runnable but waiting for a CPU (``/proc/PID/schedstat``). On a
+        busy machine it runs slower than the wall clock, so other processes' load does not eat
+        the limits of cells, calls and the notebook; it never runs slower than the wall clock
+        divided by :data:`MAX_STRETCH`, and never backwards."""
+        if self._pid is not None:
+            self._delay = _run_delay(self._pid, self._delay)
+        wall = time.monotonic() - self._wall0
+        own = _run_delay(os.getpid(), 0.0)
+        value = max(wall - self._waited - self._delay - own, wall / MAX_STRETCH, self._last)
+        self._last = value
+        return value
 
     def emit(self, **event: Any) -> None:
         line = json.dumps(event, separators=(",", ":"), allow_nan=False)
@@ -356,19 +380,26 @@ class _Worker:
     async def start(self, cwd: str, env: dict) -> Any:
         from course_utils.notebook_runner import start_kernel
 
-        return await start_kernel(cwd, env)
+        if self._pid is not None:  # the previous kernel's waiting stays on the clock
+            self._waited += _run_delay(self._pid, self._delay)
+            self._pid, self._delay = None, 0.0
+        km, kc = await start_kernel(cwd, env)
+        pid = getattr(getattr(getattr(km, "provisioner", None), "process", None), "pid", None)
+        if isinstance(pid, int):
+            self.kernel_pids.add(pid)
+            self._pid, self._delay = pid, 0.0
+        return km, kc
 
     async def execute(self, km: Any, kc: Any, code: str, timeout: float) -> tuple[str, list, list]:
         """Run ``code``; ``(status, errors, answers)``, status ``ok`` | ``interrupted`` |
         ``killed`` (still busy after the interrupt: the kernel is shut down) | ``dead``."""
-        loop = asyncio.get_running_loop()
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
-        end = loop.time() + max(0.5, timeout)
+        end = self.now() + max(0.5, timeout)
         interrupted = False
         errors: list[str] = []
         answers: list[dict] = []
         while True:
-            left = end - loop.time()
+            left = end - self.now()
             if left <= 0:
                 if not interrupted:
                     interrupted = True
@@ -376,7 +407,7 @@ class _Worker:
                         await km.interrupt_kernel()
                     except Exception:  # noqa: BLE001 - a dead kernel cannot be interrupted
                         pass
-                    end = loop.time() + self.grace
+                    end = self.now() + self.grace
                     continue
                 try:
                     await km.shutdown_kernel(now=True)
@@ -412,8 +443,7 @@ class _Worker:
 
     async def run(self) -> None:
         job = self.job
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+        start = self.now()
         total = float(job["notebook_timeout"])
         reserve = min(float(job["reserve"]), total / 2)
         cells_end = start + total - reserve
@@ -444,7 +474,7 @@ class _Worker:
                 for index, source in cells:
                     if index in skip:
                         continue
-                    now = loop.time()
+                    now = self.now()
                     timeout = float(job["cell_timeout"])
                     if now >= cells_end:
                         # past the share: keep every import, def and class and the names
@@ -490,7 +520,7 @@ class _Worker:
                 if restart:
                     continue
                 for req in list(pending):
-                    left = end - loop.time()
+                    left = end - self.now()
                     if left <= 0:
                         break
                     status, _, answers = await self.execute(
@@ -523,7 +553,7 @@ class _Worker:
         for req in pending:
             text = (
                 f"not graded: the notebook ran past the {total:g} s limit"
-                if loop.time() >= end
+                if self.now() >= end
                 else "not graded: the kernel kept dying"
             )
             self.emit(event="missing", qid=req["qid"], text=text)
@@ -532,6 +562,31 @@ class _Worker:
                 event="note",
                 text=f"the notebook sent {self.output:,} characters of output; none is kept",
             )
+
+
+def _run_delay(pid: int, default: float) -> float:
+    """Seconds the main thread of ``pid`` spent runnable but waiting for a CPU (``default`` when
+    the kernel does not say: no schedstat, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as fh:
+            return int(fh.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _prepare_home(job: dict) -> None:
+    """Put the submission into the (empty, private) home; as root, hand the home to the uid."""
+    home = Path(job["cwd"])
+    uid = int(job.get("uid") or 0)
+    if job.get("submission") is not None:
+        path = home / "submission.ipynb"
+        path.write_text(str(job["submission"]), encoding="utf-8")
+        job["submission"] = None
+        if uid and os.geteuid() == 0:
+            os.chown(path, uid, uid)
+    if uid and os.geteuid() == 0:
+        os.chown(home, uid, uid)
+        home.chmod(0o700)
 
 
 def _drop_privileges(job: dict) -> None:
@@ -544,9 +599,12 @@ def _drop_privileges(job: dict) -> None:
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         dropped = True
+    # RLIMIT_NPROC counts every process of the uid (in its user namespace): only for a dedicated
+    # uid, or in a user namespace of the sandbox's own (job["nproc"], Linux >= 5.14)
+    nproc = dropped or bool(job.get("nproc"))
     for name, value in (job.get("rlimits") or {}).items():
-        if name == "RLIMIT_NPROC" and not dropped:
-            continue  # counts every process of the user: only for a dedicated uid
+        if name == "RLIMIT_NPROC" and not nproc:
+            continue
         which = getattr(resource, name, None)
         if which is None:
             continue
@@ -556,25 +614,76 @@ def _drop_privileges(job: dict) -> None:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
             pass
-    try:  # no setuid binary may give privileges back
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-    except Exception:  # noqa: BLE001
-        pass
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid binary gives privileges back
+        # PR_SET_DUMPABLE 0: processes of the same uid (the kernel) can neither ptrace the worker
+        # nor open its /proc entries (fd, mem, environ, maps); kept until the worker exits
+        if libc.prctl(4, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    except (OSError, AttributeError) as err:
+        if sys.platform.startswith("linux"):  # elsewhere (--no-sandbox only) there is no prctl
+            raise RuntimeError(f"the worker could not protect itself: {err}") from err
+
+
+def _reap_orphans(worker: _Worker) -> None:
+    """As PID 1 of the sandbox the worker inherits every orphan: collect the ones that exited
+    (never a kernel, whose status jupyter_client collects)."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in worker.kernel_pids:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[0] == b"Z" and int(fields[1]) == me:
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+async def _serve(worker: _Worker) -> None:
+    async def reaper() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            _reap_orphans(worker)
+
+    task = asyncio.ensure_future(reaper()) if os.getpid() == 1 else None
+    try:
+        await worker.run()
+    finally:
+        if task is not None:
+            task.cancel()
 
 
 def worker_main() -> int:
     """Entry point inside the sandbox: the job on stdin, events on stdout (JSON lines)."""
+    import signal
+
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     out = os.fdopen(os.dup(1), "wb")  # events only; kernels inherit /dev/null as stdout/stderr
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    _drop_privileges(job)
+    # PID 1 of a namespace gets only the signals it handles, and Python's SIGINT handler would
+    # let the kernel stop the worker with KeyboardInterrupt: a handler that does nothing instead
+    # (the kernels it starts get the default handlers back)
+    signal.signal(signal.SIGINT, lambda *_: None)
     worker = _Worker(job, out)
     try:
-        asyncio.run(worker.run())
+        _prepare_home(job)
+        _drop_privileges(job)
+    except Exception as err:  # noqa: BLE001 - no submitted code runs unprotected
+        worker.emit(event="fatal", text=clean(f"{type(err).__name__}: {err}"))
+        worker.emit(event="done")
+        return 1
+    try:
+        asyncio.run(_serve(worker))
     except Exception as err:  # noqa: BLE001
         worker.emit(event="fatal", text=clean(f"{type(err).__name__}: {err}"))
     worker.emit(event="done")
@@ -623,26 +732,80 @@ class _Views:
         return self.views[exercise]
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        sandbox.remove_tree(self.root)
+
+
+def kill_uid(uid: int) -> int:
+    """Kill every process of ``uid`` (a sandbox uid of its own, never 0), as that uid with
+    ``kill(-1, SIGKILL)`` (one pass over every process, so a fork loop cannot slip past), until
+    none is left; returns how many were seen. Only for a root grader."""
+    if uid <= 0 or os.geteuid() != 0:
+        return 0
+    seen = 0
+    for _round in range(20):
+        mine = _processes_of(uid)
+        if not mine:
+            break
+        seen += len(mine)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+                os.kill(-1, 9)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        time.sleep(0.05)
+    return seen
+
+
+def _processes_of(uid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    out.append(int(entry))
+            except OSError:
+                continue
+    return out
 
 
 async def _run_worker(
-    job: dict, *, home: Path, view: sandbox.View, use_sandbox: bool, limits: Limits, on_event: Any
+    job: dict,
+    *,
+    home: Path | None,
+    view: sandbox.View,
+    use_sandbox: bool,
+    limits: Limits,
+    on_event: Any,
+    group: sandbox.Cgroup | None = None,
 ) -> str | None:
     """Start the worker (in bwrap unless ``use_sandbox`` is False), feed it ``job``, pass each
     event to ``on_event``; returns a problem description or None. Every process is gone when
-    this returns."""
+    this returns. In a sandbox the home is a tmpfs (``home`` is not used); without one it is
+    ``home``, and a root grader's worker still drops to the job's uid when that uid can run
+    Python (then every process of that uid is killed before this returns)."""
     argv = [sys.executable, "-m", "course_utils.grading.runner"]
     if use_sandbox:
         env = _worker_env(sandbox.HOME)
         job = {**job, "cwd": sandbox.HOME}
-        cmd = sandbox.command(view, home, argv, env)
+        cmd = sandbox.join_command(
+            group,
+            sandbox.command(
+                view, argv, env, home_bytes=limits.home_bytes, tmp_bytes=limits.tmp_bytes
+            ),
+        )
         cwd = None
     else:
+        assert home is not None
         env = _worker_env(str(home))
         env["PYTHONPATH"] = str(view.root)  # the stubbed course_utils first on the path
-        job = {**job, "cwd": str(home), "uid": 0}
-        cmd = argv
+        uid = int(job["uid"]) if os.geteuid() == 0 and unprivileged_python() is None else 0
+        job = {**job, "cwd": str(home), "uid": uid, "nproc": False}
+        cmd = sandbox.join_command(group, argv)
         cwd = str(home)
     proc = await asyncio.create_subprocess_exec(
         *cmd,
@@ -716,7 +879,9 @@ async def _run_worker(
         proc.stdin.write(json.dumps(job).encode())
         await proc.stdin.drain()
         proc.stdin.close()
-        wall = limits.notebook_timeout + limits.startup * 2 + 30
+        # the worker keeps the limits on the submission's clock, which runs up to MAX_STRETCH
+        # times slower than the wall clock on a busy machine; this is only the backstop
+        wall = (limits.notebook_timeout + limits.startup * 2) * MAX_STRETCH + 30
         problem = await asyncio.wait_for(read_events(), wall)
     except asyncio.TimeoutError:
         problem = "the sandbox ran past its wall-clock limit and was stopped"
@@ -730,7 +895,23 @@ async def _run_worker(
                 pass
         await proc.wait()
         stderr_task.cancel()
+        if not use_sandbox and int(job.get("uid") or 0):
+            kill_uid(int(job["uid"]))
     return problem
+
+
+def unprivileged_python() -> str | None:
+    """None when a process of another, unprivileged uid can run this Python and read the
+    virtual environment (every folder on the way world-searchable); otherwise why not."""
+    for path in (Path(sys.executable).resolve(), *(r for r in sandbox.python_roots())):
+        for folder in [*reversed(path.parents), path] if path.is_dir() else reversed(path.parents):
+            try:
+                mode = folder.stat().st_mode
+            except OSError as err:
+                return f"{folder}: {err.strerror}"
+            if not mode & 0o001:
+                return f"{folder} is not searchable by other users"
+    return None
 
 
 def _defining_cell(nb: Any, name: str) -> int | None:
@@ -776,6 +957,8 @@ async def grade_submission_async(
         calls = q.check.calls(rng)
         request = request_for(q, calls, time_limit=limits.call_timeout)
         request["nonce"] = f"{token}:{q.id}"
+        # per call: the kernel's CPU time (load-independent), with a wall-time backstop
+        request["clock"], request["wall_limit"] = "cpu", limits.call_timeout * MAX_STRETCH
         plan[q.id] = (q, calls)
         requests.append(
             {
@@ -796,6 +979,9 @@ async def grade_submission_async(
         "interrupt_grace": limits.interrupt_grace,
         "output_chars": limits.output_chars,
         "uid": sandbox.SANDBOX_UID + slot,
+        # in a sandbox of an ordinary user, RLIMIT_NPROC counts only the sandbox's user namespace
+        "nproc": use_sandbox and sandbox.nproc_is_per_namespace(),
+        "submission": json.dumps(nb),
         "rlimits": sandbox.rlimits(
             memory_bytes=limits.memory_bytes,
             cpu_seconds=int(limits.notebook_timeout * 2 + limits.startup),
@@ -829,22 +1015,34 @@ async def grade_submission_async(
 
     own_views = views is None
     views = views or _Views()
-    home = Path(tempfile.mkdtemp(prefix="course-grade-home-"))
+    # in a sandbox the home is a capped tmpfs: nothing of the submission's goes on the host disk
+    home = None if use_sandbox else Path(tempfile.mkdtemp(prefix="course-grade-home-"))
+    group = None
     try:
-        (home / "submission.ipynb").write_bytes(json.dumps(nb).encode())
-        if use_sandbox and os.geteuid() == 0:
-            for p in (home, home / "submission.ipynb"):
-                os.chown(p, job["uid"], job["uid"])
+        group = sandbox.make_cgroup(
+            f"course-grade-{os.getpid()}-{slot}-{token}",
+            memory_bytes=limits.sandbox_memory_bytes,
+            pids=limits.sandbox_processes,
+        )
         view = views.get(chosen)
         problem = await _run_worker(
-            job, home=home, view=view, use_sandbox=use_sandbox, limits=limits, on_event=on_event
-        )
+            job, home=home, view=view, use_sandbox=use_sandbox, limits=limits,
+            on_event=on_event, group=group,
+        )  # fmt: skip
         if problem:
             notes.append(problem)
+        if group is not None and group.oom_kills():
+            notes.append(
+                f"the sandbox reached its memory cap ({limits.sandbox_memory_bytes / 2**30:g} "
+                "GiB for all its processes): a process was killed"
+            )
     except Exception as err:  # noqa: BLE001 - the grader must always produce a report
         notes.append(clean(f"grader failure: {type(err).__name__}: {err}"))
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    finally:  # neither can raise: a judged result is never lost to cleanup
+        if group is not None:
+            group.close()
+        if home is not None:
+            sandbox.remove_tree(home)
         if own_views:
             views.close()
 

@@ -8,12 +8,19 @@ The grader runs each submission's worker (which starts the Jupyter kernel and dr
   session; every process of the sandbox dies with it (PID 1 of the namespace is bwrap's reaper);
 * a root made of read-only binds: ``/usr`` (and the ``/bin``, ``/lib`` links), ``/etc``, the
   Python installation, the virtual environment, and the *view* of ``course_utils`` built by
-  :func:`build_view`; a private tmpfs ``/tmp``; a home folder that holds only a copy of the one
-  submission. The course repository itself (``solutions/``, ``.git``, other submissions, the
+  :func:`build_view`; a home and a ``/tmp`` that are size-capped tmpfs mounts (:data:`HOME_BYTES`,
+  :data:`TMP_BYTES`: in memory, nothing on the host's disk); the worker copies the submission into
+  the home. The course repository itself (``solutions/``, ``.git``, other submissions, the
   grader's output files) is not mounted;
+* the worker is PID 1 of the namespace (``--as-pid-1``: no bwrap process inside holds its event
+  pipe) and makes itself non-dumpable, so the kernel, even under the same uid, can neither ptrace
+  it, open its ``/proc`` entries, nor signal it (PID 1 only gets the signals it handles);
 * the worker drops to an unprivileged uid (:data:`SANDBOX_UID` + the job slot) before it runs any
   submitted code when the grader runs as root, and applies the resource limits of
-  :func:`rlimits` (memory, processes, file size, CPU time, open files, no core dumps).
+  :func:`rlimits` (memory, processes, file size, CPU time, open files, no core dumps);
+* a sandbox-wide memory and process cap (:class:`Cgroup`): a cgroup v2 child where the grader can
+  create one with the ``memory`` and ``pids`` controllers, else cgroup v1 ``memory`` and ``pids``
+  children, else only the per-process limits (:func:`cgroup_support` says which).
 
 The view replaces every object that a question of the exercise lists in ``forbidden=`` by a stub
 that raises ``RuntimeError("<name> is not available while grading")``, at the *source* level (the
@@ -29,8 +36,10 @@ import functools
 import importlib.util
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +47,10 @@ from pathlib import Path
 UNAVAILABLE = "not available while grading"
 SANDBOX_UID = 61000  # + job slot: each concurrent sandbox has its own unprivileged uid
 HOME = "/home/student"
-TMP_BYTES = 512 * 2**20  # the sandbox's /tmp lives in memory: capped
+HOME_BYTES = 256 * 2**20  # the sandbox's home is a tmpfs (in memory), capped
+TMP_BYTES = 256 * 2**20  # so is its /tmp
+SANDBOX_MEMORY = 4 * 2**30  # every process of one sandbox together (cgroup), tmpfs pages included
+SANDBOX_PIDS = 512  # processes and threads of one sandbox together (cgroup)
 FIX = (
     "the grader runs every submission in a bubblewrap sandbox, and none is available here: "
     "install it with `sudo apt-get install bubblewrap` (Debian/Ubuntu; `make sandbox` does it) "
@@ -283,12 +295,13 @@ def build_view(forbidden: Iterable[str], dest: Path) -> View:
 def _namespace_args() -> list[str]:
     args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "grading"]
+    args += ["--as-pid-1"]  # the worker is PID 1: no bwrap process inside the sandbox
     if os.geteuid() != 0:  # an ordinary user: bwrap needs a user namespace of its own
         args.insert(0, "--unshare-user")
     return args
 
 
-def _root_args() -> list[str]:
+def _root_args(tmp_bytes: int = TMP_BYTES) -> list[str]:
     args: list[str] = []
     for top in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
         path = Path("/") / top
@@ -298,7 +311,7 @@ def _root_args() -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    args += ["--perms", "1777", "--size", str(int(tmp_bytes)), "--tmpfs", "/tmp"]
     return args
 
 
@@ -325,13 +338,21 @@ def python_roots() -> list[Path]:
     return roots
 
 
-def command(view: View | None, home: Path, argv: list[str], env: dict[str, str]) -> list[str]:
-    """The bwrap command running ``argv`` in a sandbox whose home is ``home`` (a host folder
-    holding only the submission), with ``view`` mounted over ``course_utils``."""
+def command(
+    view: View | None,
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    home_bytes: int = HOME_BYTES,
+    tmp_bytes: int = TMP_BYTES,
+) -> list[str]:
+    """The bwrap command running ``argv`` as PID 1 of a sandbox whose home (:data:`HOME`) and
+    ``/tmp`` are empty tmpfs mounts of ``home_bytes`` and ``tmp_bytes``, with ``view`` mounted
+    over ``course_utils``. The worker copies the submission into the home itself."""
     exe = bwrap_path()
     if exe is None:
         raise SandboxUnavailable(FIX)
-    args = [exe, *_namespace_args(), *_root_args()]
+    args = [exe, *_namespace_args(), *_root_args(tmp_bytes)]
     made: set[str] = set()
     for root in python_roots():
         args += _dirs_for(root, made) + ["--ro-bind", str(root), str(root)]
@@ -339,7 +360,8 @@ def command(view: View | None, home: Path, argv: list[str], env: dict[str, str])
         args += _dirs_for(view.target, made) + ["--ro-bind", str(view.package), str(view.target)]
         for src, dst in view.binds:
             args += ["--ro-bind", str(src), str(dst)]
-    args += _dirs_for(Path(HOME), made) + ["--bind", str(home), HOME, "--chdir", HOME]
+    args += _dirs_for(Path(HOME), made)
+    args += ["--perms", "0700", "--size", str(int(home_bytes)), "--tmpfs", HOME, "--chdir", HOME]
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
@@ -356,3 +378,298 @@ def rlimits(*, memory_bytes: int, cpu_seconds: int, file_bytes: int, processes: 
         "RLIMIT_NOFILE": 1024,
         "RLIMIT_CORE": 0,
     }
+
+
+def nproc_is_per_namespace() -> bool:
+    """Whether ``RLIMIT_NPROC`` set inside a new user namespace counts only that namespace's
+    processes (Linux 5.14 and later account it per user namespace), so a grader run by an
+    ordinary user can cap its sandboxes' processes without counting the user's own."""
+    try:
+        major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 14)
+
+
+# ------------------------------------------------------------------------------------------------
+# a sandbox-wide memory and process cap: cgroups
+# ------------------------------------------------------------------------------------------------
+def _mounts() -> list[tuple[str, str, set[str]]]:
+    """``(mount point, file system type, super options)`` of every cgroup mount."""
+    out = []
+    try:
+        text = Path("/proc/self/mountinfo").read_text(encoding="utf-8")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 5 or len(rest) < 3 or not rest[0].startswith("cgroup"):
+            continue
+        point = fields[4].replace("\\040", " ")
+        out.append((point, rest[0], set(rest[2].split(","))))
+    return out
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup path per hierarchy: ``{"": v2 path, "memory": ..., "pids": ...}``."""
+    out: dict[str, str] = {}
+    try:
+        text = Path("/proc/self/cgroup").read_text(encoding="utf-8")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        for controller in parts[1].split(",") if parts[1] else [""]:
+            out[controller] = parts[2]
+    return out
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write(value)
+
+
+@dataclass
+class Cgroup:
+    """One sandbox's cgroup(s). ``procs`` are the ``cgroup.procs`` files the sandbox's first
+    process writes its pid to before it starts bwrap (:func:`join_command`)."""
+
+    kind: str  # "v2" or "v1"
+    dirs: list[Path]
+    procs: list[Path]
+    memory_bytes: int
+    pids: int
+
+    def peak_memory(self) -> int | None:
+        """The largest memory use seen (bytes), where the kernel reports it."""
+        for d in self.dirs:
+            for name in ("memory.peak", "memory.max_usage_in_bytes"):
+                try:
+                    return int((d / name).read_text().split()[0])
+                except (OSError, ValueError, IndexError):
+                    continue
+        return None
+
+    def oom_kills(self) -> int:
+        """How many processes the memory cap killed."""
+        for d in self.dirs:
+            for name in ("memory.events", "memory.oom_control"):
+                try:
+                    text = (d / name).read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        return 0
+
+    def close(self) -> None:
+        """Kill whatever is left in it and remove it. Never raises."""
+        for d in self.dirs:
+            try:
+                if (d / "cgroup.kill").exists():
+                    _write(d / "cgroup.kill", "1")
+            except OSError:
+                pass
+        for _round in range(50):
+            left = []
+            for d in self.dirs:
+                try:
+                    pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
+                except (OSError, ValueError):
+                    pids = []
+                for pid in pids:
+                    try:
+                        os.kill(pid, 9)
+                    except OSError:
+                        pass
+                try:
+                    d.rmdir()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    left.append(d)
+            self.dirs = left
+            if not left:
+                return
+            time.sleep(0.05)
+
+
+def make_cgroup(name: str, *, memory_bytes: int = SANDBOX_MEMORY, pids: int = SANDBOX_PIDS):
+    """A cgroup capping the memory (``memory_bytes``, swap excluded) and the number of processes
+    (``pids``) of one sandbox, or None where this grader cannot create one (then only the
+    per-process limits of :func:`rlimits` hold). Tries cgroup v2 first, then v1."""
+    if not sys.platform.startswith("linux"):
+        return None
+    mounts = _mounts()
+    own = _own_cgroups()
+    for point, fstype, _opts in mounts:
+        if fstype == "cgroup2" and "" in own:
+            group = _make_v2(Path(point), own[""], name, memory_bytes, pids)
+            if group is not None:
+                return group
+    return _make_v1(mounts, own, name, memory_bytes, pids)
+
+
+def _make_v2(point: Path, path: str, name: str, memory_bytes: int, pids: int) -> Cgroup | None:
+    base = point / path.lstrip("/")
+    try:
+        if not {"memory", "pids"} <= set((base / "cgroup.controllers").read_text().split()):
+            return None
+        enabled = set((base / "cgroup.subtree_control").read_text().split())
+        if not {"memory", "pids"} <= enabled:
+            _write(base / "cgroup.subtree_control", "+memory +pids")
+        d = base / name
+        d.mkdir()
+    except OSError:
+        return None
+    group = Cgroup("v2", [d], [d / "cgroup.procs"], memory_bytes, pids)
+    try:
+        _write(d / "memory.max", str(int(memory_bytes)))
+        if (d / "memory.swap.max").exists():
+            _write(d / "memory.swap.max", "0")
+        _write(d / "pids.max", str(int(pids)))
+    except OSError:
+        group.close()
+        return None
+    return group
+
+
+def _make_v1(mounts, own: dict[str, str], name: str, memory_bytes: int, pids: int):
+    dirs: dict[str, Path] = {}
+    for controller in ("memory", "pids"):
+        point = next((m for m, t, o in mounts if t == "cgroup" and controller in o), None)
+        if point is None or controller not in own:
+            break
+        base = Path(point) / own[controller].lstrip("/")
+        try:
+            (base / name).mkdir()
+        except OSError:
+            break
+        dirs[controller] = base / name
+    group = Cgroup("v1", list(dirs.values()), [d / "cgroup.procs" for d in dirs.values()],
+                   memory_bytes, pids)  # fmt: skip
+    if len(dirs) != 2:
+        group.close()
+        return None
+    try:
+        mem = dirs["memory"]
+        _write(mem / "memory.limit_in_bytes", str(int(memory_bytes)))
+        if (mem / "memory.memsw.limit_in_bytes").exists():  # no swapping around the cap
+            try:
+                _write(mem / "memory.memsw.limit_in_bytes", str(int(memory_bytes)))
+            except OSError:
+                pass
+        _write(dirs["pids"] / "pids.max", str(int(pids)))
+    except OSError:
+        group.close()
+        return None
+    return group
+
+
+@functools.lru_cache(maxsize=1)
+def cgroup_support() -> str:
+    """Which sandbox-wide cap this grader gets: ``"cgroup v2"``, ``"cgroup v1"`` or
+    ``"per-process limits only"`` (what :func:`make_cgroup` would give)."""
+    group = make_cgroup(f"course-grade-probe-{os.getpid()}", memory_bytes=2**30, pids=64)
+    if group is None:
+        return "per-process limits only"
+    group.close()
+    return f"cgroup {group.kind}"
+
+
+def join_command(group: Cgroup | None, argv: list[str]) -> list[str]:
+    """``argv`` started through a shell that first moves itself into ``group`` (so every
+    process of the sandbox, from bwrap on, is in it); ``argv`` unchanged without a group."""
+    if group is None:
+        return list(argv)
+    script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+    return ["/bin/sh", "-c", script, "sh", *map(str, group.procs), "--", *argv]
+
+
+# ------------------------------------------------------------------------------------------------
+# removing a folder a submission wrote (without a sandbox): iterative, never raises
+# ------------------------------------------------------------------------------------------------
+def remove_tree(path: str | os.PathLike) -> bool:
+    """Remove ``path`` and everything under it without following links, however deep (no
+    recursion: a stack of names, with file descriptors relative to the parent, so neither
+    ``RecursionError`` nor ``ENAMETOOLONG``), making folders writable where needed. Never
+    raises; True when nothing is left."""
+    path = os.fspath(path)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISDIR(info.st_mode):
+            os.unlink(path)
+            return True
+        fd = os.open(path, flags)
+    except OSError:
+        return False
+    names: list[str] = []  # the folders entered below ``path``
+    stuck: set[tuple[int, int]] = set()  # folders that could not be emptied: left alone
+    try:
+        while True:
+            entered = False
+            try:
+                os.fchmod(fd, 0o700)
+            except OSError:
+                pass
+            try:
+                entries = list(os.scandir(fd))
+            except OSError:
+                entries = []
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        if (st.st_dev, st.st_ino) in stuck:
+                            continue
+                        try:
+                            os.rmdir(entry.name, dir_fd=fd)
+                            continue
+                        except OSError:
+                            pass
+                        child = os.open(entry.name, flags, dir_fd=fd)
+                        os.close(fd)
+                        fd = child
+                        names.append(entry.name)
+                        entered = True
+                        break
+                    os.unlink(entry.name, dir_fd=fd)
+                except OSError:
+                    continue
+            if entered:
+                continue
+            if not names:
+                break
+            # this folder is as empty as it gets: go back up and remove it
+            me = os.fstat(fd)
+            parent = os.open("..", flags, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            name = names.pop()
+            try:
+                os.rmdir(name, dir_fd=fd)
+            except OSError:
+                stuck.add((me.st_dev, me.st_ino))
+    except Exception:  # noqa: BLE001 - cleanup must never cost a judged result
+        pass
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+    return not os.path.lexists(path)
