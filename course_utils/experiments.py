@@ -18,6 +18,8 @@ Contents
 * :func:`torch_linear_weight_variance`, :func:`torch_default_depth_stds` - PyTorch's default
   ``nn.Linear`` initialization measured, and followed through a deep ReLU stack
 * :func:`he_reproduction` - He et al.'s 30-layer experiment (Xavier stalls, He trains)
+* :func:`he_reproduction_over_seeds` - the same for several settings and seeds, trained as one
+  batch (a single run is chaotic; only statistics over seeds hold on every machine)
 * :func:`sum_variance_se` - standard error of the Monte-Carlo variance (kurtosis included)
 * :func:`pre_std_over_seeds`, :func:`log_variance_sd` - seed-to-seed spread of a deep net's
   std and its finite-width (log-normal) prediction
@@ -63,6 +65,8 @@ __all__ = [
     "torch_linear_weight_variance",
     "torch_default_depth_stds",
     "he_reproduction",
+    "SeedRuns",
+    "he_reproduction_over_seeds",
     "sum_variance_se",
     "sum_second_moment_theory",
     "sum_moments_mc",
@@ -618,6 +622,143 @@ def he_reproduction(
             progress=False,
         )
     return runs
+
+
+class SeedRuns(NamedTuple):
+    """Per-epoch curves of one training setting over several seeds (rows: seeds)."""
+
+    seeds: list[int]
+    loss: np.ndarray  # (seeds, epochs); NaN from the epoch a run diverged
+    accuracy: np.ndarray  # (seeds, epochs); NaN where the loss is not finite
+
+
+def he_reproduction_over_seeds(
+    settings: Any,
+    seeds: Sequence[int] = range(5),
+    *,
+    depth: int = 30,
+    width: int = 64,
+    epochs: int = 30,
+    momentum: float = 0.9,
+    batch_size: int = 50,
+    n_train: int = 1200,
+    dataset: str = "spirals",
+) -> dict[str, SeedRuns]:
+    """:func:`he_reproduction` for several settings and seeds, all networks trained at once.
+
+    A single run of the plain 30-layer ReLU network is chaotic: a rounding difference of one
+    float32 ulp (another CPU's BLAS kernel) grows into a different loss curve within a few
+    epochs, so only statistics over seeds say what a setting does. For every setting
+    ``label -> (scheme, lr)`` and every seed ``s`` this builds the network of
+    :func:`he_reproduction` with seed ``s`` (its own spiral data set, ``apply_init(model,
+    scheme, rng=s)``, zero biases) and trains all ``len(settings) * len(seeds)`` networks
+    together as one batch of matrix products (``torch.baddbmm``): the same mini-batch SGD with
+    momentum (PyTorch's rule ``v <- momentum v + g``, ``p <- p - lr v``) and mean cross-entropy,
+    each network on its own shuffled batches (``torch.randperm`` from a generator seeded with
+    ``s``, as :func:`course_utils.training.train` draws them). The loss of epoch ``t`` is the
+    mean of the mini-batch losses measured before each update, weighted by batch size (as in
+    :class:`course_utils.training.History`). A run that diverges keeps NaN from then on; the
+    other runs are unaffected.
+
+    Parameters
+    ----------
+    settings : dict
+        ``label -> (scheme, lr)``, e.g. ``{"He, lr 0.01": ("he_normal", 0.01)}``.
+    seeds : sequence of int
+        One independent experiment (data, initialization, batch order) per seed.
+
+    Returns
+    -------
+    dict
+        label -> :class:`SeedRuns` with ``loss`` and ``accuracy`` of shape ``(seeds, epochs)``.
+
+    Examples
+    --------
+    >>> runs = he_reproduction_over_seeds({"He": ("he_normal", 0.001)}, [0, 1], depth=3,
+    ...                                   width=8, epochs=2, n_train=60)
+    >>> runs["He"].loss.shape
+    (2, 2)
+    """
+    import torch
+
+    from course_utils.training import apply_init, build_mlp, weight_layers
+
+    if not isinstance(settings, dict) or not settings:
+        raise TypeError("settings must be a non-empty dict label -> (scheme, lr)")
+    for label, value in settings.items():
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)):
+            raise TypeError(f"settings[{label!r}] must be a tuple (scheme, lr), got {value!r}")
+        lr = value[1]
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ValueError(f"settings[{label!r}]: lr must be a positive number, got {lr!r}")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not len(seeds):
+        raise TypeError("seeds must be a non-empty sequence of ints")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+            raise ValueError(f"seeds must be non-negative ints, got {s!r}")
+    seeds = [int(s) for s in seeds]
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size)
+    momentum = _nonneg("momentum", momentum)
+    data = {s: _he_setup(depth, width, n_train, dataset, s) for s in seeds}
+    weights, biases, xs, ys, rates, row_seed = [], [], [], [], [], []
+    for scheme, lr in settings.values():
+        for s in seeds:
+            x, y, widths = data[s]
+            model = apply_init(build_mlp(widths, "relu"), scheme, rng=s)
+            layers = weight_layers(model)
+            weights.append([layer.weight.detach().T for layer in layers])  # (in, out)
+            biases.append([layer.bias.detach() for layer in layers])
+            xs.append(torch.as_tensor(np.asarray(x, dtype=np.float32)))
+            ys.append(torch.as_tensor(np.asarray(y), dtype=torch.long))
+            rates.append(float(lr))
+            row_seed.append(s)
+    m, n = len(weights), xs[0].shape[0]
+    ws = [torch.stack([w[k] for w in weights]).contiguous().requires_grad_()
+          for k in range(len(weights[0]))]  # fmt: skip
+    bs = [torch.stack([b[k] for b in biases]).unsqueeze(1).contiguous().requires_grad_()
+          for k in range(len(biases[0]))]  # fmt: skip
+    params = ws + bs
+    velocity = [torch.zeros_like(p) for p in params]
+    x_all, y_all = torch.stack(xs), torch.stack(ys)
+    lr_t = torch.tensor(rates, dtype=torch.float32)
+    rows = torch.arange(m).unsqueeze(1)
+    shuffles = {s: torch.Generator().manual_seed(s) for s in seeds}
+    loss = np.empty((m, epochs))
+    accuracy = np.empty((m, epochs))
+    for epoch in range(epochs):
+        perms = {s: torch.randperm(n, generator=shuffles[s]) for s in seeds}
+        order = torch.stack([perms[s] for s in row_seed])
+        total, correct = torch.zeros(m, dtype=torch.float64), torch.zeros(m, dtype=torch.float64)
+        for start in range(0, n, batch_size):
+            idx = order[:, start : start + batch_size]
+            h = x_all[rows, idx]
+            for k in range(len(ws)):
+                h = torch.baddbmm(bs[k], h, ws[k])
+                if k < len(ws) - 1:
+                    h = torch.relu(h)
+            target = y_all[rows, idx]
+            ce = torch.nn.functional.cross_entropy(
+                h.reshape(-1, h.shape[-1]), target.reshape(-1), reduction="none"
+            )
+            per_net = ce.reshape(m, -1).mean(dim=1)
+            for p in params:
+                p.grad = None
+            per_net.sum().backward()  # each network's loss depends on its own weights only
+            with torch.no_grad():
+                for p, v in zip(params, velocity, strict=True):
+                    v.mul_(momentum).add_(p.grad)
+                    p.sub_(lr_t.view(-1, *([1] * (p.ndim - 1))) * v)
+                total += per_net.detach().double() * idx.shape[1]
+                correct += (h.argmax(dim=-1) == target).double().sum(dim=1)
+        loss[:, epoch] = (total / n).numpy()
+        accuracy[:, epoch] = (correct / n).numpy()
+    accuracy[~np.isfinite(loss)] = np.nan
+    out: dict[str, SeedRuns] = {}
+    for i, label in enumerate(settings):
+        part = slice(i * len(seeds), (i + 1) * len(seeds))
+        out[str(label)] = SeedRuns(list(seeds), loss[part], accuracy[part])
+    return out
 
 
 def init_diagnostics(

@@ -275,3 +275,40 @@ def test_mean_example_cosine_relu_layer_and_depth():
     assert mean_example_cosine(np.array([[1.0, 0.0], [0.0, 0.0], [2.0, 0.0]])) == 1.0
     with pytest.raises(ValueError, match="two non-zero rows"):
         mean_example_cosine(np.array([[1.0, 0.0], [0.0, 0.0]]))
+
+
+def test_he_reproduction_over_seeds_equals_one_run_per_seed():
+    """Training the networks as one batch gives each seed the run he_reproduction gives it:
+    the same data, initialization, batch order and SGD-with-momentum steps (losses equal to
+    float32 rounding over 4 short epochs, before the chaos of a long run can amplify it)."""
+    pytest.importorskip("torch")
+    kw = {"depth": 3, "width": 16, "epochs": 4, "n_train": 300}
+    settings = {"He, 10x": ("he_normal", 0.01), "Glorot": ("glorot_normal", 0.001)}
+    runs = ex.he_reproduction_over_seeds(settings, [0, 3], **kw)
+    assert list(runs) == ["He, 10x", "Glorot"] and runs["Glorot"].seeds == [0, 3]
+    for i, seed in enumerate((0, 3)):
+        for label, (scheme, lr) in settings.items():
+            ref = ex.he_reproduction((scheme,), lr=lr, seed=seed, **kw)[scheme]
+            np.testing.assert_allclose(runs[label].loss[i], ref.loss, rtol=1e-5)
+            np.testing.assert_allclose(runs[label].accuracy[i], ref.accuracy, atol=1e-6)
+    with pytest.raises(TypeError, match="settings"):
+        ex.he_reproduction_over_seeds({"a": "he_normal"}, [0], **kw)
+    with pytest.raises(ValueError, match="lr"):
+        ex.he_reproduction_over_seeds({"a": ("he_normal", 0.0)}, [0], **kw)
+    with pytest.raises(ValueError, match="seeds"):
+        ex.he_reproduction_over_seeds({"a": ("he_normal", 0.1)}, [-1], **kw)
+    with pytest.raises(TypeError, match="seeds"):
+        ex.he_reproduction_over_seeds({"a": ("he_normal", 0.1)}, [], **kw)
+
+
+def test_he_reproduction_over_seeds_keeps_a_diverged_run_apart():
+    """A run that blows up (lr far too large) holds NaN from then on, its accuracy too, and the
+    run trained beside it in the same batch is the one it would be alone."""
+    pytest.importorskip("torch")
+    kw = {"depth": 6, "width": 16, "epochs": 3, "n_train": 120}
+    both = ex.he_reproduction_over_seeds(
+        {"ok": ("he_normal", 0.001), "huge": ("he_normal", 1e4)}, [1], **kw
+    )
+    alone = ex.he_reproduction_over_seeds({"ok": ("he_normal", 0.001)}, [1], **kw)
+    assert not np.isfinite(both["huge"].loss[0, -1]) and np.isnan(both["huge"].accuracy[0, -1])
+    np.testing.assert_allclose(both["ok"].loss, alone["ok"].loss, rtol=1e-6)
