@@ -100,10 +100,14 @@ class LawGatedInitializer(QuestionCheck):
         failed = [r.name for r in concept if not r.passed]
         if failed:
             for r in results:
-                if r.passed:
+                if r.passed and r not in concept:
                     r.passed = False
-                    r.message = f"{r.message}, but it {GATED} ({', '.join(failed)} failed)"
-        return results
+                    r.message = f"{GATED} ({', '.join(failed)})"
+                elif r.passed:
+                    r.passed = False
+                    r.message = f"{r.message}, but {', '.join(failed)} must pass too"
+        # the concept's failures first: the report's message lists failed checks in this order
+        return sorted(results, key=lambda r: (r not in concept, r.passed))
 
 
 def _glorot(fi: int, fo: int) -> float:
