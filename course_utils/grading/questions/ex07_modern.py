@@ -1,10 +1,17 @@
 """Exercise 07 (modern architectures, lecture 08): residual streams, attention logits, pre-LN
-branches. Four of the five questions (10 of 12 points) are predictions or derivations graded on
-inputs drawn at grading time; one (2 points, the stretch) needs a Gaussian integral.
+branches. Four of the five questions (10 of 12 points) go past the lecture and are graded on
+inputs drawn at grading time: a residual branch of any depth and weight scales (lecture 05's ReLU
+factor inside lecture 08's recursion), the branch scale for a prescribed growth with such a
+branch, the logit of a token with itself (not independent of its key), and (stretch) a pre-LN MLP
+branch with GELU or SiLU. One (2 points) simulates a stream.
 
-Every check here compares with the library's reference (``course_utils.modern``), run in the
-grader's process. Failure messages name the input and what the answer returned, then the likely
-misconception (a formula the answer matches), never the expected value.
+References live here and run in the grader's process (the GELU case is checked against
+``course_utils.modern`` in the tests). Failure messages name the input and what the answer
+returned, then the likely misconception (a formula the answer matches), never the expected value.
+
+Version history (``VERSION``): 1 the first release; 2 (this one) added ``weight_vars=`` to
+questions 1 and 2, ``same_token=`` to question 3 and ``activation=`` to question 5, re-weighted
+the points, and corrected what the text says about Fixup.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from course_utils.grading.checks import (
 from course_utils.grading.registry import question
 
 EXERCISE = "07_modern"
+#: bumped whenever a question of this exercise changes (see the module docstring)
+VERSION = "2"
+#: what a graded answer may import
+ALLOWED_IMPORTS = ("math", "numpy")
 
 Mistake = tuple[str, Callable[..., float]]
 
@@ -175,63 +186,127 @@ class PredictionCheck(QuestionCheck):
 
 
 # ------------------------------------------------------------------------------ Q1 residual_std
-def _residual_std_ref(depth, branch_scale, *, norm=False, std0=1.0):
-    return _modern().residual_std(depth, branch_scale, norm=norm, std0=std0)
+DEFAULT_BRANCH = (2.0, 1.0)  # lecture 08's branch: He W1 (n Var = 2), ReLU, LeCun W2 (n Var = 1)
 
 
-def _plain_or_norm(depth, beta, norm, std0, plain, normed):
-    return normed(depth, beta, std0) if norm else plain(depth, beta, std0)
+def branch_gain(weight_vars: Sequence[float]) -> float:
+    """``E|F(x)|^2 / |x|^2`` for a branch of ``m`` dense layers with ``n Var(W_k) = v_k`` and a
+    ReLU between consecutive layers (none after the last): every ReLU halves the second moment
+    of a zero-mean Gaussian pre-activation, so the gain is ``v_m prod_{k<m} v_k / 2``."""
+    v = [float(x) for x in weight_vars]
+    return v[-1] * math.prod(x / 2.0 for x in v[:-1])
+
+
+def residual_std_reference(depth, branch_scale, *, weight_vars=DEFAULT_BRANCH, norm=False,
+                           std0=1.0):  # fmt: skip
+    """Std after ``depth`` blocks ``x + beta B(F(x))``: the plain stream multiplies its second
+    moment by ``1 + beta^2 G`` per block (``G`` = :func:`branch_gain`), a normalized branch
+    (``B`` a parameter-free BatchNorm) adds ``beta^2`` whatever the weights."""
+    if norm:
+        q = std0**2 + depth * branch_scale**2
+    else:
+        q = std0**2 * (1.0 + branch_scale**2 * branch_gain(weight_vars)) ** depth
+    return math.sqrt(q)
+
+
+def _rs(plain, normed):
+    """A wrong rule for residual_std from its plain and normalized variants (each of
+    ``(L, beta, std0, G)``)."""
+
+    def wrong(depth, branch_scale, *, weight_vars=DEFAULT_BRANCH, norm=False, std0=1.0):
+        g = branch_gain(weight_vars)
+        f = normed if norm else plain
+        return f(depth, branch_scale, std0, g)
+
+    return wrong
+
+
+def _right_plain(L, b, s, g):
+    return s * (1 + b * b * g) ** (L / 2)
+
+
+def _right_norm(L, b, s, g):
+    return math.sqrt(s * s + L * b * b)
 
 
 _RESIDUAL_MISTAKES: list[Mistake] = [
     (
+        "the branch's weights ignored: lecture 08's branch preserves the second moment, this "
+        "one multiplies it by a gain set by its weight variances and its ReLUs",
+        _rs(lambda L, b, s, g: s * (1 + b * b) ** (L / 2), _right_norm),
+    ),
+    (
+        "a ReLU factor 1/2 missing or extra: a ReLU halves the second moment of a zero-mean "
+        "Gaussian, and there is one between consecutive layers, none after the last",
+        _rs(lambda L, b, s, g: s * (1 + b * b * g * 2) ** (L / 2), _right_norm),
+    ),
+    (
         "the variance, not the std (take the square root at the end)",
-        lambda L, b, *, norm=False, std0=1.0: (
-            std0**2 + L * b**2 if norm else std0**2 * (1 + b**2) ** L
-        ),
+        _rs(lambda L, b, s, g: _right_plain(L, b, s, g) ** 2, lambda L, b, s, g: s * s + L * b * b),
     ),
     (
         "the branch's variance scaled by beta instead of beta^2 (a factor beta on the output "
         "multiplies its variance by beta^2)",
-        lambda L, b, *, norm=False, std0=1.0: math.sqrt(
-            std0**2 + L * b if norm else std0**2 * (1 + b) ** L
+        _rs(
+            lambda L, b, s, g: s * (1 + b * g) ** (L / 2),
+            lambda L, b, s, g: math.sqrt(s * s + L * b),
         ),
     ),
     (
         "std0 used as a variance (the stream starts at variance std0^2)",
-        lambda L, b, *, norm=False, std0=1.0: math.sqrt(
-            std0 + L * b**2 if norm else std0 * (1 + b**2) ** L
+        _rs(
+            lambda L, b, s, g: math.sqrt(s) * (1 + b * b * g) ** (L / 2),
+            lambda L, b, s, g: math.sqrt(s + L * b * b),
         ),
     ),
     (
         "the plain (multiplicative) recursion also for a normalized branch: a BatchNorm output "
         "has unit variance whatever the stream's size, so it adds beta^2 per block",
-        lambda L, b, *, norm=False, std0=1.0: std0 * (1 + b**2) ** (L / 2),
+        _rs(_right_plain, _right_plain),
+    ),
+    (
+        "a normalized branch that adds beta^2 relative to the stream's variance; the BatchNorm's "
+        "output has variance 1, not the stream's",
+        _rs(_right_plain, lambda L, b, s, g: s * math.sqrt(1 + L * b * b)),
+    ),
+    (
+        "the branch gain applied after the normalization: the BatchNorm's output has variance 1 "
+        "whatever the branch's weights",
+        _rs(_right_plain, lambda L, b, s, g: math.sqrt(s * s + L * b * b * g)),
     ),
     (
         "the normalized (additive) recursion also for a plain branch: a plain branch's output "
         "variance is proportional to the stream's",
-        lambda L, b, *, norm=False, std0=1.0: math.sqrt(std0**2 + L * b**2),
+        _rs(lambda L, b, s, g: math.sqrt(s * s + L * b * b * g), _right_norm),
     ),
     (
         "stds added instead of variances (independent terms add their variances)",
-        lambda L, b, *, norm=False, std0=1.0: std0 + L * b if norm else std0 * (1 + b) ** L,
+        _rs(lambda L, b, s, g: s * (1 + b * math.sqrt(g)) ** L, lambda L, b, s, g: s + L * b),
     ),
     (
-        "a normalized branch that adds beta^2 relative to the stream's variance; BatchNorm's "
-        "output has variance 1 (times gamma^2), not the stream's",
-        lambda L, b, *, norm=False, std0=1.0: math.sqrt(std0**2 * (1 + L * b**2)),
+        "off by one block (depth - 1 or depth + 1 blocks)",
+        _rs(
+            lambda L, b, s, g: _right_plain(L - 1, b, s, g),
+            lambda L, b, s, g: _right_norm(L - 1, b, s, g),
+        ),
     ),
 ]
+
+
+def _random_branch(rng: np.random.Generator) -> tuple[float, ...]:
+    m = int(rng.integers(1, 5))
+    return tuple(float(np.round(v, 3)) for v in rng.uniform(0.5, 3.0, size=m))
 
 
 def _residual_hidden(rng: np.random.Generator) -> list[Call]:
     calls = []
     for norm in (False, False, False, True, True):
-        depth = int(rng.integers(2, 121))
-        beta = float(np.round(rng.uniform(0.05, 1.2), 4))
+        depth = int(rng.integers(20, 200))  # too deep to estimate to 1e-6 by simulation
+        weight_vars = _random_branch(rng)
+        beta = float(np.round(rng.uniform(0.05, 0.4), 4))
         std0 = float(np.round(rng.uniform(0.3, 3.0), 3))
-        calls.append(Call((depth, beta), {"norm": norm, "std0": std0}, group="values"))
+        kwargs = {"weight_vars": weight_vars, "norm": norm, "std0": std0}
+        calls.append(Call((depth, beta), kwargs, group="values"))
     calls.append(Call((int(rng.integers(5, 60)), 0.0), {"std0": 1.5}, group="values"))
     return calls
 
@@ -240,20 +315,26 @@ question(
     "residual_std",
     exercise=EXERCISE,
     points=3,
-    title="predicted std of a residual stream after L blocks, plain or normalized branch",
+    title="predicted std of a residual stream after L blocks, any dense-ReLU branch, plain or "
+    "normalized",
     check=PredictionCheck(
-        _residual_std_ref,
+        residual_std_reference,
         visible=[
             Call((10, 1.0), {}, group="values"),
-            Call((50, 0.3), {}, group="values"),
-            Call((12, 0.5), {"norm": True}, group="values"),
-            Call((30, 0.2), {"std0": 2.0}, group="values"),
+            Call((50, 0.3), {"weight_vars": (1.0, 1.0)}, group="values"),
+            Call((40, 0.2), {"weight_vars": (2.0, 2.0, 1.0), "std0": 2.0}, group="values"),
+            Call((30, 0.5), {"weight_vars": (1.5,)}, group="values"),
+            Call((12, 0.5), {"norm": True, "std0": 2.0}, group="values"),
+            Call(
+                (25, 0.3), {"weight_vars": (1.0, 3.0), "norm": True, "std0": 0.5}, group="values"
+            ),  # fmt: skip
             Call((7, 0.0), {"norm": True, "std0": 0.5}, group="values"),
         ],
         hidden=_residual_hidden,
         mistakes=_RESIDUAL_MISTAKES,
         hint="write the second moment after one block from the one before (lecture 08, "
-        "section 1), then unroll the recursion over the blocks",
+        "section 1); the branch's gain comes from lecture 05 (each weight layer multiplies by "
+        "n Var(W), each ReLU halves); then unroll over the blocks",
     ),
     forbidden=(
         "course_utils.modern.residual_std",
@@ -263,12 +344,54 @@ question(
 
 
 # ------------------------------------------------------------------------------ Q2 flat_branch_scale
+def flat_branch_scale_reference(depth, growth, *, weight_vars=DEFAULT_BRANCH):
+    """``beta`` with ``(1 + beta^2 G)^(L/2) = growth`` for a plain branch of gain ``G``;
+    ValueError (naming growth) for ``growth < 1``: a residual branch only adds variance."""
+    if growth < 1:
+        raise ValueError(f"growth must be >= 1, got {growth}")
+    return math.sqrt((growth ** (2.0 / depth) - 1.0) / branch_gain(weight_vars))
+
+
+def _fb(formula):
+    def wrong(depth, growth, *, weight_vars=DEFAULT_BRANCH):
+        return formula(depth, growth, branch_gain(weight_vars))
+
+    return wrong
+
+
+_FLAT_MISTAKES: list[Mistake] = [
+    (
+        "the branch's gain ignored: this branch multiplies the second moment by a gain set by "
+        "its weight variances and ReLUs",
+        _fb(lambda L, g, G: math.sqrt(g ** (2 / L) - 1)),
+    ),
+    (
+        "the std's growth used as the variance's (the variance grows by growth^2)",
+        _fb(lambda L, g, G: math.sqrt((g ** (1 / L) - 1) / G)),
+    ),
+    ("beta^2 instead of beta (take the square root)", _fb(lambda L, g, G: (g ** (2 / L) - 1) / G)),
+    (
+        "the gain divided out of beta instead of beta^2 (beta multiplies the branch, beta^2 its "
+        "variance)",
+        _fb(lambda L, g, G: math.sqrt(g ** (2 / L) - 1) / G),
+    ),
+    (
+        "1/sqrt(L), which does not depend on the target growth",
+        _fb(lambda L, g, G: 1 / math.sqrt(L)),
+    ),
+    (
+        "the first-order (additive) approximation; solve the L-fold product exactly",
+        _fb(lambda L, g, G: math.sqrt((g**2 - 1) / (L * G))),
+    ),
+]
+
+
 def _flat_hidden(rng: np.random.Generator) -> list[Call]:
     calls = []
     for _ in range(5):
         depth = int(rng.integers(2, 300))
         growth = float(np.round(rng.uniform(1.05, 5.0), 4))
-        calls.append(Call((depth, growth), group="values"))
+        calls.append(Call((depth, growth), {"weight_vars": _random_branch(rng)}, group="values"))
     calls.append(Call((int(rng.integers(2, 100)), 1.0), group="values"))
     calls.append(Call((int(rng.integers(2, 100)), float(np.round(rng.uniform(0.2, 0.95), 3))),
                       group="raises"))  # fmt: skip
@@ -278,34 +401,21 @@ def _flat_hidden(rng: np.random.Generator) -> list[Call]:
 question(
     "flat_branch_scale",
     exercise=EXERCISE,
-    points=3,
-    title="branch scale for an exact std growth over L plain residual blocks",
+    points=2.5,
+    title="branch scale for an exact std growth over L plain residual blocks of any branch",
     check=PredictionCheck(
-        _reference("flat_branch_scale"),
+        flat_branch_scale_reference,
         visible=[
             Call((50, 2.0), group="values"),
-            Call((10, 1.5), group="values"),
+            Call((10, 1.5), {"weight_vars": (1.0, 1.0)}, group="values"),
+            Call((30, 3.0), {"weight_vars": (2.0, 2.0, 2.0)}, group="values"),
             Call((100, 1.0), group="values"),
             Call((20, 0.8), group="raises"),
         ],
         hidden=_flat_hidden,
-        mistakes=[
-            (
-                "the std's growth used as the variance's (the variance grows by growth^2)",
-                lambda L, g: math.sqrt(g ** (1 / L) - 1),
-            ),
-            ("beta^2 instead of beta (take the square root)", lambda L, g: g ** (2 / L) - 1),
-            (
-                "Fixup's 1/sqrt(L), which does not depend on the target growth",
-                lambda L, g: 1 / math.sqrt(L),
-            ),
-            (
-                "the first-order (additive) approximation; solve (1 + beta^2)^L exactly",
-                lambda L, g: math.sqrt((g**2 - 1) / L),
-            ),
-        ],
-        hint="set the plain-branch prediction after L blocks equal to the target and solve for "
-        "beta (lecture 08, section 1)",
+        mistakes=_FLAT_MISTAKES,
+        hint="set your question-1 prediction after L plain blocks equal to the target and solve "
+        "for beta (lecture 08, section 1)",
         raises_names="growth",
     ),
     forbidden=("course_utils.modern.flat_branch_scale",),
@@ -313,59 +423,106 @@ question(
 
 
 # ------------------------------------------------------------------------------ Q3 attention logits
+def attention_logit_variance_reference(d_model, d_k, std_q, std_k, *, scaled=True,
+                                       same_token=False):  # fmt: skip
+    """Variance of ``q . k`` (``/ sqrt(d_k)`` when ``scaled``) with ``q = x W_q``, ``k = x' W_k``,
+    tokens with i.i.d. N(0, 1) coordinates. Independent tokens: ``d_k (d s_q^2)(d s_k^2)``.
+    The same token (``x' = x``): given ``x``, ``q`` and ``k`` are independent with covariances
+    ``|x|^2 s^2 I``, so the variance is ``d_k s_q^2 s_k^2 E|x|^4 = d_k s_q^2 s_k^2 (d^2 + 2d)``
+    (``|x|^2`` is chi-square with ``d`` degrees of freedom)."""
+    fourth = d_model**2 + 2 * d_model if same_token else d_model**2
+    var = d_k * std_q**2 * std_k**2 * fourth
+    return var / d_k if scaled else var
+
+
+def _at(formula):
+    def wrong(d_model, d_k, std_q, std_k, *, scaled=True, same_token=False):
+        return formula(d_model, d_k, std_q, std_k, same_token) / (d_k if scaled else 1)
+
+    return wrong
+
+
+def _at_right(dm, dk, sq, sk, same):
+    return dk * sq**2 * sk**2 * (dm**2 + 2 * dm if same else dm**2)
+
+
+_ATTENTION_MISTAKES: list[Mistake] = [
+    (
+        "the same token treated like an independent one: q and k share x, so E[q_i^2 k_i^2] "
+        "involves E|x|^4, not (E|x|^2)^2",
+        _at(lambda dm, dk, sq, sk, same: dk * sq**2 * sk**2 * dm**2),
+    ),
+    (
+        "the fourth moment of |x| taken as d^2 + d; |x|^2 is a chi-square with d degrees of "
+        "freedom, whose variance is 2d",
+        _at(lambda dm, dk, sq, sk, same: dk * sq**2 * sk**2 * (dm**2 + dm if same else dm**2)),
+    ),
+    (
+        "the projections' fan-in left out: each coordinate of q = x W_q sums d_model terms",
+        _at(lambda dm, dk, sq, sk, same: dk * sq**2 * sk**2),
+    ),
+    (
+        "the stds used where variances belong",
+        _at(lambda dm, dk, sq, sk, same: _at_right(dm, dk, sq, sk, same) / (sq * sk)),
+    ),
+    (
+        "a std, not a variance",
+        lambda dm, dk, sq, sk, *, scaled=True, same_token=False: math.sqrt(
+            _at_right(dm, dk, sq, sk, same_token) / (dk if scaled else 1)
+        ),
+    ),
+]
+
+
+def _attention_wrong_scaling(dm, dk, sq, sk, *, scaled=True, same_token=False):
+    v = _at_right(dm, dk, sq, sk, same_token)
+    return v / math.sqrt(dk) if scaled else v
+
+
+_ATTENTION_MISTAKES += [
+    (
+        "the division by sqrt(d_k) applied to the variance as sqrt(d_k); dividing a number by c "
+        "divides its variance by c^2",
+        _attention_wrong_scaling,
+    ),
+    (
+        "the scaling ignored (check the keyword scaled)",
+        lambda dm, dk, sq, sk, *, scaled=True, same_token=False: _at_right(
+            dm, dk, sq, sk, same_token
+        ),
+    ),
+]
+
+
 def _attention_hidden(rng: np.random.Generator) -> list[Call]:
     calls = []
-    for scaled in (True, False, True, False):
-        d_model = int(rng.choice([32, 64, 128, 256, 512, 768, 1024]))
+    for scaled, same in ((True, True), (False, True), (True, False), (False, False), (True, True)):
+        d_model = int(rng.choice([4, 8, 16, 32, 64, 128, 256]))
         d_k = int(rng.choice([8, 16, 32, 64, 128]))
         s_q = float(np.round(rng.uniform(0.005, 0.2), 4))
         s_k = float(np.round(rng.uniform(0.005, 0.2), 4))
-        calls.append(Call((d_model, d_k, s_q, s_k), {"scaled": scaled}, group="values"))
+        kwargs = {"scaled": scaled, "same_token": same}
+        calls.append(Call((d_model, d_k, s_q, s_k), kwargs, group="values"))
     return calls
 
 
 question(
     "attention_logit_variance",
     exercise=EXERCISE,
-    points=2,
-    title="variance of an attention logit for given widths and projection stds",
+    points=2.5,
+    title="variance of an attention logit, for two tokens or for a token with itself",
     check=PredictionCheck(
-        _reference("attention_logit_variance"),
+        attention_logit_variance_reference,
         visible=[
             Call((64, 64, 0.125, 0.125), {"scaled": False}, group="values"),
-            Call((768, 64, 0.02, 0.02), {"scaled": True}, group="values"),
             Call((256, 32, 0.05, 0.1), {"scaled": True}, group="values"),
+            Call((8, 16, 0.3, 0.2), {"scaled": True, "same_token": True}, group="values"),
+            Call((4, 8, 0.5, 0.5), {"scaled": False, "same_token": True}, group="values"),
         ],
         hidden=_attention_hidden,
-        mistakes=[
-            (
-                "the projections' fan-in left out: each coordinate of q = x W_q sums d_model terms",
-                lambda dm, dk, sq, sk, *, scaled=True: dk * sq**2 * sk**2 / (dk if scaled else 1),
-            ),
-            (
-                "the division by sqrt(d_k) applied to the variance as sqrt(d_k); dividing a "
-                "number by c divides its variance by c^2",
-                lambda dm, dk, sq, sk, *, scaled=True: (
-                    dk * dm**2 * sq**2 * sk**2 / (math.sqrt(dk) if scaled else 1)
-                ),
-            ),
-            (
-                "the stds used where variances belong",
-                lambda dm, dk, sq, sk, *, scaled=True: dk * dm**2 * sq * sk / (dk if scaled else 1),
-            ),
-            (
-                "the scaling ignored (check the keyword scaled)",
-                lambda dm, dk, sq, sk, *, scaled=True: dk * dm**2 * sq**2 * sk**2,
-            ),
-            (
-                "a std, not a variance",
-                lambda dm, dk, sq, sk, *, scaled=True: math.sqrt(
-                    dk * dm**2 * sq**2 * sk**2 / (dk if scaled else 1)
-                ),
-            ),
-        ],
-        hint="one coordinate of q first (a sum over d_model terms), then the dot product (a sum "
-        "over d_k products of independent factors); lecture 08, section 3",
+        mistakes=_ATTENTION_MISTAKES,
+        hint="one coordinate of q and of k first, then their product and the sum over d_k "
+        "coordinates (lecture 08, section 3); for the same token, condition on x first",
     ),
     forbidden=("course_utils.modern.attention_logit_variance",),
 )
@@ -437,62 +594,114 @@ question(
 
 
 # ------------------------------------------------------------------------------ Q5 stretch
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(120)
+
+
+def _gelu(h: np.ndarray) -> np.ndarray:
+    return h * 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in h]))
+
+
+def _silu(h: np.ndarray) -> np.ndarray:
+    return h / (1.0 + np.exp(-h))
+
+
+_ACTIVATIONS = {"gelu": _gelu, "silu": _silu}
+
+
+def gaussian_moment(f, q: float, power: int = 2) -> float:
+    """``E[f(h)^power]`` for ``h ~ N(0, q)``, 120-point Gauss-Hermite quadrature."""
+    h = math.sqrt(q) * _NODES
+    return float(np.sum(_WEIGHTS * f(h) ** power) / math.sqrt(2.0 * math.pi))
+
+
+def mlp_branch_variance_reference(d_model, std, proj_std, *, activation="gelu"):
+    """Variance one output coordinate of ``f(LN(x) W_fc) W_proj`` has at init: the LayerNorm
+    output has ``sum u_i^2 = d_model``, so each of the ``4 d_model`` hidden pre-activations is
+    N(0, d_model std^2), and ``Var = 4 d_model proj_std^2 E[f(h)^2]``."""
+    return 4 * d_model * proj_std**2 * gaussian_moment(_ACTIVATIONS[activation], d_model * std**2)
+
+
+def _mb(formula):
+    def wrong(d_model, std, proj_std, *, activation="gelu"):
+        return formula(d_model, std, proj_std, activation)
+
+    return wrong
+
+
+_MLP_MISTAKES: list[Mistake] = [
+    (
+        "the small-variance approximation E[f(h)^2] = Var(h)/4; compute the Gaussian integral",
+        _mb(lambda d, s, p, a: 4 * d * p**2 * d * s**2 / 4),
+    ),
+    (
+        "ReLU's second moment Var(h)/2 in place of the activation's",
+        _mb(lambda d, s, p, a: 4 * d * p**2 * d * s**2 / 2),
+    ),
+    (
+        "GELU used whatever the keyword activation says",
+        _mb(lambda d, s, p, a: mlp_branch_variance_reference(d, s, p, activation="gelu")),
+    ),
+    (
+        "the hidden pre-activation's std used where its variance belongs (q = d_model std^2 is "
+        "a variance)",
+        _mb(lambda d, s, p, a: 4 * d * p**2 * gaussian_moment(_ACTIVATIONS[a], math.sqrt(d) * s)),
+    ),
+    (
+        "the 4 d_model hidden units counted as d_model",
+        _mb(lambda d, s, p, a: mlp_branch_variance_reference(d, s, p, activation=a) / 4),
+    ),
+    (
+        "each hidden pre-activation given variance std^2: the LayerNorm output has sum of "
+        "squares d_model, so it sums d_model terms of variance std^2",
+        _mb(lambda d, s, p, a: 4 * d * p**2 * gaussian_moment(_ACTIVATIONS[a], s**2)),
+    ),
+    (
+        "Var(f(h)) in place of E[f(h)^2]: the next layer's zero-mean weights see the second moment",
+        _mb(
+            lambda d, s, p, a: (
+                4
+                * d
+                * p**2
+                * (
+                    gaussian_moment(_ACTIVATIONS[a], d * s**2)
+                    - gaussian_moment(_ACTIVATIONS[a], d * s**2, power=1) ** 2
+                )
+            )
+        ),
+    ),
+]
+
+
 def _mlp_hidden(rng: np.random.Generator) -> list[Call]:
     calls = []
-    for _ in range(4):
+    for activation in ("gelu", "silu", "silu", "gelu"):
         d_model = int(rng.choice([16, 32, 64, 128, 256]))
-        q = float(rng.uniform(0.3, 4.0))  # d_model std^2: where GELU is far from linear
+        q = float(rng.uniform(0.3, 4.0))  # d_model std^2: where the activation is far from linear
         std = float(np.round(math.sqrt(q / d_model), 4))
         proj = float(np.round(rng.uniform(0.002, 0.05), 4))
-        calls.append(Call((d_model, std, proj), group="values"))
+        calls.append(Call((d_model, std, proj), {"activation": activation}, group="values"))
     return calls
-
-
-def _gelu_small_q(d, s, p):
-    return 4 * d * p**2 * d * s**2 / 4
 
 
 question(
     "mlp_branch_variance",
     exercise=EXERCISE,
     points=2,
-    title="(stretch) variance added by a pre-LN MLP branch with GELU",
+    title="stretch: variance added by a pre-LN MLP branch with GELU or SiLU",
     check=PredictionCheck(
-        _reference("mlp_branch_variance"),
+        mlp_branch_variance_reference,
         visible=[
             Call((64, 0.02, 0.02), group="values"),
-            Call((64, 0.125, 0.01), group="values"),
-            Call((32, 0.3, 0.05), group="values"),
+            Call((64, 0.125, 0.01), {"activation": "gelu"}, group="values"),
+            Call((32, 0.3, 0.05), {"activation": "silu"}, group="values"),
+            Call((16, 0.4, 0.03), {"activation": "silu"}, group="values"),
         ],
         hidden=_mlp_hidden,
         rtol=1e-4,
-        mistakes=[
-            (
-                "the small-variance approximation E[GELU(h)^2] = Var(h)/4; compute the "
-                "Gaussian integral",
-                _gelu_small_q,
-            ),
-            (
-                "ReLU's second moment Var(h)/2 in place of GELU's",
-                lambda d, s, p: 4 * d * p**2 * d * s**2 / 2,
-            ),
-            (
-                "the 4 d_model hidden units counted as d_model",
-                lambda d, s, p: d * p**2 * _modern().gelu_second_moment(d * s**2),
-            ),
-            (
-                "Var(GELU(h)) in place of E[GELU(h)^2]: the next layer's zero-mean weights see "
-                "the second moment",
-                lambda d, s, p: (
-                    4
-                    * d
-                    * p**2
-                    * (_modern().gelu_second_moment(d * s**2) - _gelu_mean(d * s**2) ** 2)
-                ),
-            ),
-        ],
-        hint="the LayerNorm output has sum of squares d_model, which fixes the variance of "
-        "each hidden pre-activation; then a one-dimensional Gaussian integral (quadrature)",
+        mistakes=_MLP_MISTAKES,
+        hint="the LayerNorm output fixes the variance of each hidden pre-activation; then a "
+        "one-dimensional Gaussian integral of the activation's square (quadrature), then the "
+        "projection's sum over the hidden units",
     ),
     forbidden=(
         "course_utils.modern.mlp_branch_variance",
@@ -500,10 +709,3 @@ question(
         "course_utils.modern.pre_ln_stream_variance",
     ),
 )
-
-
-def _gelu_mean(q: float) -> float:
-    z, w = np.polynomial.hermite_e.hermegauss(80)
-    h = math.sqrt(q) * z
-    phi = 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in h]))
-    return float(np.sum(w * h * phi) / math.sqrt(2 * math.pi))
