@@ -225,7 +225,7 @@ question(
                     (shape[-1] if layout == "in_out" else shape[0]) * v
                 )
             ),
-            "this is a ratio of standard deviations; the ratio of variances is asked "
+            "the ratio of standard deviations is returned where the ratio of variances is asked "
             "(std for variance)": lambda shape, v, layout="in_out": math.sqrt(
                 _fans(shape, layout)[1] * v
             ),
@@ -317,7 +317,7 @@ question(
             "E[relu'(z)^2] = 1/2 scales the gradient's second moment too": (
                 lambda w, act="linear": _funnel_with(w, act, fwd_relus=len(w) - 2, bwd_relus=0)
             ),
-            "these are ratios of standard deviations; ratios of variances are asked "
+            "ratios of standard deviations are returned where ratios of variances are asked "
             "(std for variance)": lambda w, act="linear": tuple(
                 math.sqrt(r) for r in glorot_funnel_ratios_reference(w, act)
             ),
@@ -443,7 +443,7 @@ question(
                     w, a, layers=lambda ws: list(zip(ws, ws[1:] + ws[-1:], strict=True))
                 )
             ),
-            "this is the variance q_L; the standard deviation is asked (variance for std)": (
+            "the variance q_L is returned where the standard deviation is asked (variance for std)": (
                 lambda w, a: _default_q(w, a)
             ),
         },
@@ -523,7 +523,7 @@ question(
                     _fixed_point(width, act, weight_scale=1 / math.sqrt(3))
                 )
             ),
-            "this is the variance q*; the standard deviation is asked (variance for std)": (
+            "the variance q* is returned where the standard deviation is asked (variance for std)": (
                 lambda width, act: pytorch_default_limit_std_reference(width, act) ** 2
             ),
         },

@@ -179,7 +179,7 @@ question(
                     (2.0 if s.startswith("he_") else 1.0) / (3.0 if s.endswith("uniform") else 1.0)
                 )
             ),
-            "this is the variance q; the standard deviation is asked (variance for std)": (
+            "the variance q is returned where the standard deviation is asked (variance for std)": (
                 lambda depth, scheme, act, keep=1.0: _square_q(depth, scheme, act, keep)
             ),
         },
@@ -259,7 +259,7 @@ question(
         hidden=_he_calls,
         rtol=1e-6,
         mistakes={
-            "you return the pre-activation's std sqrt(q_L), not the activation's": _wrong_leaky(
+            "the pre-activation's std sqrt(q_L) is returned, not the activation's": _wrong_leaky(
                 lambda q, m2, mean, a: math.sqrt(q)
             ),
             "the mean of the (leaky) ReLU output is not subtracted: that is sqrt(E[a^2]), not "
@@ -283,7 +283,7 @@ question(
             "(1 - a)": _wrong_leaky(
                 lambda q, m2, mean, a: math.sqrt(max(m2 - q / (2 * math.pi), 0.0))
             ),
-            "this is the variance of a_L; the standard deviation is asked (variance for std)": (
+            "the variance of a_L is returned where the standard deviation is asked (variance for std)": (
                 _wrong_leaky(lambda q, m2, mean, a: m2 - mean * mean)
             ),
         },
@@ -375,11 +375,11 @@ question(
             "ReLU's gain sqrt 2 is used for every activation": lambda activation, param=None: (
                 math.sqrt(2.0)
             ),
-            "you return g^2 = 1/E[f(z)^2], the factor on the variance; the gain multiplies the "
+            "g^2 = 1/E[f(z)^2], the factor on the variance, is returned; the gain multiplies the "
             "standard deviation (gain vs gain^2)": lambda activation, param=None: (
                 1.0 / _second_moment(activation, param)
             ),
-            "you return sqrt(E[f(z)^2]); the gain is its inverse": lambda activation, param=None: (
+            "sqrt(E[f(z)^2]) is returned; the gain is its inverse": lambda activation, param=None: (
                 math.sqrt(_second_moment(activation, param))
             ),
             "ELU's alpha (param) is ignored": lambda activation, param=None: (
