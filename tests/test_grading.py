@@ -387,3 +387,87 @@ def test_past_the_time_share_definitions_and_the_names_they_use_still_run():
     assert skipped == ["`%matplotlib inline`"]
     assert definitions_only(cells[0], needed) == (cells[0], [])
     assert definitions_only(cells[3], needed)[0] == ""
+
+
+def test_exercise_versions_allowed_imports_and_changes_are_read_from_the_question_modules():
+    import types
+
+    from course_utils.grading import registry
+    from course_utils.grading.build import _exercise_meta
+
+    for exercise in registry.exercises():
+        info = registry.exercise_info(exercise)
+        assert info.allowed_imports and "numpy" in info.allowed_imports
+        if info.version is not None:
+            assert _exercise_meta(exercise)["version"] == info.version
+    qs = [
+        registry.Question("a", "99_x", "a", 1.0, _doubling_check()),
+        registry.Question("b", "99_x", "fb", 1.0, _doubling_check(), since="3"),
+    ]
+    module = types.SimpleNamespace(
+        VERSION=3, ALLOWED_IMPORTS="numpy, math, scipy", CHANGED_IN_2=("a",)
+    )
+    info = registry._module_info(module, "99_x", qs)
+    assert (info.version, info.allowed_imports) == ("3", ("numpy", "math", "scipy"))
+    assert dict(info.changed) == {"2": ("a",), "3": ("b",)}
+    assert registry.version_key("10") > registry.version_key("9") > registry.version_key(None)
+
+
+def test_an_older_copy_is_told_what_changed_and_a_current_one_nothing():
+    from course_utils.grading import registry
+
+    exercise = next(e for e in registry.exercises() if registry.exercise_info(e).changed)
+    info = registry.exercise_info(exercise)
+    latest, ids = info.changed[-1]
+    assert registry.version_note(exercise, info.version) is None
+    old = registry.version_note(exercise, str(int(latest) - 1))
+    assert f"version {int(latest) - 1}" in old and all(i in old for i in ids), old
+    assert "no version" in registry.version_note(exercise, None)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["course"] = {"exercise": exercise, "version": 7}
+    assert registry.notebook_version(nb) == "7" and registry.notebook_version({}) is None
+
+
+def test_a_missing_module_names_what_a_graded_answer_may_import():
+    def fan_in_and_fan_out(shape, *, layout="in_out"):
+        import course_utils_no_such_module  # noqa: F401
+
+    r = run_checks("fan_in_and_fan_out", fan_in_and_fan_out)
+    assert r.points == 0 and r.message.startswith("a graded answer may import only numpy"), (
+        r.message
+    )
+    assert "ModuleNotFoundError" in r.message and len(r.message) <= 400
+
+
+def test_feedback_abbreviates_arrays_anywhere_and_stays_one_short_line():
+    from course_utils.grading.checks import Call, brief, first_error, one_line
+
+    layers = [np.ones((64, 64)) for _ in range(8)]
+    call = Call((np.ones((16, 64)), layers, {"w": layers[:2]}, (np.arange(3.0),)), {"beta": 0.5})
+    text = call.describe("stream_stds")
+    assert "\n" not in text and len(text) <= 240, text
+    assert "<8 arrays (64, 64) float64>" in text and "<array (16, 64) float64>" in text
+    assert "[0., 1., 2.]" in text  # a small array is shown in full
+    assert brief(list(range(20))).endswith("... 20 items]")
+    assert one_line("a\nb\x1b[31m" + "x" * 500).count("\n") == 0 and len(one_line("x" * 500)) == 400
+    outs = [
+        Outcome(True, 1.0, input="f(1)"),
+        Outcome(False, error="ValueError: growth", input="f(growth=1)"),
+    ]
+    assert first_error(outs) == "f(growth=1) raised ValueError: growth"  # the input that raised
+    assert first_error(outs[1:]) == "raised ValueError: growth"  # one outcome: the caller shows it
+
+
+def test_a_raising_initializer_is_told_the_input_and_a_wrong_value_the_expected_value():
+    def lecun_normal(shape, rng, *, layout="in_out", dtype=np.float32):
+        if len(shape) > 2:
+            raise ValueError("only dense shapes")
+        return rng.normal(0.0, np.sqrt(1.0 / shape[0]), size=shape).astype(dtype)
+
+    r = run_checks("lecun_normal", lecun_normal)
+    assert (
+        "lecun_normal((3, 5, 24, 48), default_rng(" in r.message
+        and "raised ValueError" in r.message
+    )
+    r = run_checks("fan_in_and_fan_out", lambda shape, layout="in_out": (1, 2))
+    assert "which is not the expected value" in r.message and "prediction" not in r.message

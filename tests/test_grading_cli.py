@@ -118,7 +118,11 @@ def _variants() -> dict[str, callable]:
         _replace(nb, "def sum_variance(", "def sum_of_variances(")
         _replace(nb, 'check("sum_variance", sum_variance)', 'check("sum_variance")')
 
+    def older_copy(nb):
+        nb.metadata.setdefault("course", {})["version"] = "2"
+
     return {
+        "older_copy": older_copy,
         "syntax_error": syntax_error,
         "raises": raises,
         "wrong_variance": wrong_variance,
@@ -353,3 +357,10 @@ def test_definitions_survive_the_clock(tmp_path):
     full = sum(q.points for q in questions_for("02_small_vs_large_random"))
     assert report["score"] == full, report
     assert "share" in report["error"] and "skipped `check(" in report["error"], report["error"]
+
+
+def test_an_older_copy_is_graded_as_is_and_told_what_changed(graded):
+    r = graded["reports"]["older_copy"]
+    assert r["score"] == FULL, r
+    assert "this copy is version 2 of exercise 03_lecun" in r["error"], r["error"]
+    assert "fan_in_and_fan_out" in r["error"]

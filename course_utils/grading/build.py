@@ -93,14 +93,18 @@ def _grade_id(cell: Any, index: int, used: set[str]) -> str:
 
 
 def _exercise_meta(name: str) -> dict:
-    from course_utils.grading.registry import questions_for
+    from course_utils.grading.registry import exercise_info, questions_for
 
-    return {
+    meta = {
         "exercise": name,
         "questions": [
             {"id": q.id, "name": q.name, "points": q.points} for q in questions_for(name)
         ],
     }
+    version = exercise_info(name).version
+    if version is not None:  # the grader names what changed since an older copy's version
+        meta["version"] = version
+    return meta
 
 
 def stamp_solution(nb: Any, name: str) -> bool:

@@ -25,6 +25,7 @@ Anything else: subclass :class:`QuestionCheck` and implement ``calls`` and ``ver
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,17 +73,54 @@ class Call:
         return {"args": [_wire(a) for a in self.args], "kwargs": _wire(dict(self.kwargs))}
 
     def describe(self, name: str = "f") -> str:
-        """Readable ``name(args, k=v)`` with generators shown as ``rng(seed)``."""
+        """Readable ``name(args, k=v)`` on one line: generators as ``default_rng(seed)``, arrays
+        anywhere inside the arguments as their shape and dtype (:func:`brief`)."""
+        parts = [brief(a) for a in self.args] + [f"{k}={brief(v)}" for k, v in self.kwargs.items()]
+        return one_line(f"{name}({', '.join(parts)})", 240)
 
-        def show(v: Any) -> str:
-            if isinstance(v, Rng):
-                return f"default_rng({v.seed})"
-            if isinstance(v, np.ndarray):
-                return f"<array {v.shape}>"
-            return repr(v)
 
-        parts = [show(a) for a in self.args] + [f"{k}={show(v)}" for k, v in self.kwargs.items()]
-        return f"{name}({', '.join(parts)})"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def one_line(text: Any, limit: int = 400) -> str:
+    """``text`` as one printable line of at most ``limit`` characters."""
+    s = _CONTROL.sub(" ", str(text)).strip()
+    s = re.sub(r"  +", " ", s)
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def brief(v: Any, depth: int = 0) -> str:
+    """A short description of a value, arrays abbreviated wherever they sit in a structure:
+    ``<array (64, 32) float32>``, ``[<4 arrays (8, 8) float64>]``; small arrays in full."""
+    if isinstance(v, Rng):
+        return f"default_rng({v.seed})"
+    if isinstance(v, np.ndarray):
+        if v.size <= 6 and v.dtype.kind in "biufc":
+            return np.array2string(v, precision=4, separator=", ").replace("\n", "")
+        return f"<array {v.shape} {v.dtype}>"
+    if isinstance(v, np.generic):
+        return _short(v.item())
+    if isinstance(v, float):
+        return _fmt(v)
+    if depth > 3:
+        return "..."
+    if isinstance(v, (list, tuple)):
+        open_, close = ("[", "]") if isinstance(v, list) else ("(", ")")
+        arrays = [x for x in v if isinstance(x, np.ndarray)]
+        if len(v) > 2 and len(arrays) == len(v) and len({(a.shape, a.dtype) for a in arrays}) == 1:
+            return f"{open_}<{len(v)} arrays {arrays[0].shape} {arrays[0].dtype}>{close}"
+        inner = [brief(x, depth + 1) for x in v[:6]]
+        if len(v) > 6:
+            inner.append(f"... {len(v)} items")
+        tail = "," if isinstance(v, tuple) and len(v) == 1 else ""
+        return f"{open_}{', '.join(inner)}{tail}{close}"
+    if isinstance(v, dict):
+        items = [f"{k!r}: {brief(x, depth + 1)}" for k, x in list(v.items())[:6]]
+        return "{" + ", ".join(items) + (", ..." if len(v) > 6 else "") + "}"
+    if isinstance(v, Opaque):
+        return one_line(repr(v), 80)
+    text = repr(v)
+    return one_line(text, 80)
 
 
 @dataclass
@@ -93,6 +131,8 @@ class Outcome:
     value: Any = None
     error: str = ""
     global_rng: bool = False
+    #: the call that produced it, as :meth:`Call.describe` shows it (set by the judge)
+    input: str = ""
 
     @classmethod
     def from_wire(cls, data: dict) -> Outcome:
@@ -155,6 +195,8 @@ def score(question_id: str, max_points: float, checks: list[CheckResult]) -> Que
     secondary checks (dtype, mean, seeds, rng use, "runs", raises) count only when every main
     check passed (:func:`main_checks`): a stub that returns zeros, ``None`` or its input, or that
     raises, earns nothing."""
+    for c in checks:
+        c.message = one_line(c.message)
     total = sum(c.weight for c in checks)
     mains = main_checks(checks)
     gate = all(c.passed for c in mains)
@@ -172,6 +214,7 @@ def score(question_id: str, max_points: float, checks: list[CheckResult]) -> Que
         if not gate and any(c.passed for c in checks if not any(c is m for m in mains)):
             names = ", ".join(c.name for c in mains)
             message += f" (the other checks earn points only once {names} passes)"
+    message = one_line(message)
     return QuestionResult(question_id, points, float(max_points), passed, message, checks)
 
 
@@ -202,11 +245,18 @@ class QuestionCheck:
 
 
 def first_error(outcomes: Sequence[Outcome]) -> str:
+    """The first failed outcome's error, as a message; '' when every call returned.
+
+    Among several outcomes, the message also names the input that made the code raise (the
+    caller of a single outcome shows its call itself)."""
     for o in outcomes:
         if not o.ok:
             if o.error.startswith("NotImplementedError"):
                 return "not implemented yet (it raises NotImplementedError)"
-            return f"raised {o.error}" if not o.error.startswith("timeout") else o.error
+            text = f"raised {o.error}" if not o.error.startswith("timeout") else o.error
+            if len(outcomes) > 1 and o.input:
+                text = f"{o.input} {text}"
+            return text
     return ""
 
 
@@ -518,11 +568,16 @@ class InitializerCheck(QuestionCheck):
                     ("normal", "uniform", "truncated_normal"),
                     key=lambda f: abs(_standard_moments(f)[0] - b2),
                 )
+                if looks == self.family:  # nearest law is the right one: say which way it is off
+                    tails = "heavier" if b2 > target else "lighter"
+                    looks_text = f"{tails} tails than a {self.family.replace('_', ' ')} law"
+                else:
+                    looks_text = f"your values look {looks.replace('_', ' ')}"
                 return CheckResult(
                     "distribution",
                     False,
-                    f"kurtosis {b2:.3f} for shape {shape}; a {self.family} law has {target:.3f} "
-                    f"(your values look {looks.replace('_', ' ')})",
+                    f"kurtosis {b2:.3f} for shape {shape}; a {self.family.replace('_', ' ')} law "
+                    f"has {target:.3f} ({looks_text})",
                 )
         return CheckResult("distribution", True, f"shape of the distribution is {self.family}")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from course_utils.grading.checks import Call, Outcome, QuestionResult, score, zero
-from course_utils.grading.registry import Question
+from course_utils.grading.checks import Call, Outcome, QuestionResult, one_line, score, zero
+from course_utils.grading.registry import DEFAULT_ALLOWED_IMPORTS, Question, exercise_info
 
 
 def request_for(q: Question, calls: list[Call], *, time_limit: float) -> dict:
@@ -16,13 +16,32 @@ def request_for(q: Question, calls: list[Call], *, time_limit: float) -> dict:
     }
 
 
+_IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")
+
+
 def judge(
     q: Question, calls: list[Call], answer: dict | None, *, missing: str = ""
 ) -> QuestionResult:
     """Score one question from the harness ``answer``; never raises.
 
-    ``missing`` explains an absent answer (e.g. the kernel died before the question ran).
+    ``missing`` explains an absent answer (e.g. the kernel died before the question ran). When
+    the answer (or the cell that should define it) failed on a missing module, the message says
+    what a graded answer may import (the exercise's ``ALLOWED_IMPORTS``).
     """
+    result = _judge(q, calls, answer, missing=missing)
+    if any(e in result.message for e in _IMPORT_ERRORS):
+        try:
+            allowed = ", ".join(exercise_info(q.exercise).allowed_imports)
+        except Exception:  # noqa: BLE001 - a hint must never break a verdict
+            allowed = ", ".join(DEFAULT_ALLOWED_IMPORTS)
+        # first, so that cutting a long message at 400 characters keeps it
+        result.message = one_line(f"a graded answer may import only {allowed}; {result.message}")
+    return result
+
+
+def _judge(
+    q: Question, calls: list[Call], answer: dict | None, *, missing: str = ""
+) -> QuestionResult:
     try:
         if answer is None:
             return zero(q.id, q.points, missing or f"`{q.name}` could not be graded")
@@ -48,6 +67,8 @@ def judge(
             if not isinstance(raw, list) or len(raw) != len(calls):
                 return zero(q.id, q.points, f"`{q.name}` returned no usable results")
             outcomes = [Outcome.from_wire(o if isinstance(o, dict) else {}) for o in raw]
+            for call, outcome in zip(calls, outcomes, strict=True):
+                outcome.input = call.describe(q.name)
             used = next((o.error for o in outcomes if "not available while grading" in o.error), "")
             if used:
                 return zero(

@@ -214,7 +214,9 @@ class PredictedCheck(DeterministicCheck):
             if close(out.value, want, self.rtol, self.atol):
                 continue
             reason = self._diagnose(call, out.value)
-            msg = f"{call.describe(name)} returned {show(out.value)}, which is not the prediction"
+            msg = (
+                f"{call.describe(name)} returned {show(out.value)}, which is not the expected value"
+            )
             problems.append(msg + (f": {reason}" if reason else ""))
         results = []
         for group, problems in groups.items():

@@ -41,7 +41,13 @@ import numpy as np
 from course_utils.grading import harness, sandbox
 from course_utils.grading.checks import Call, QuestionResult
 from course_utils.grading.judge import judge, request_for
-from course_utils.grading.registry import Question, exercises, questions_for
+from course_utils.grading.registry import (
+    Question,
+    exercises,
+    notebook_version,
+    questions_for,
+    version_note,
+)
 
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 MAX_NOTES = 8
@@ -994,6 +1000,9 @@ async def grade_submission_async(
     missing: dict[str, str] = {}
     failed_cells: dict[int, str] = {}
     notes: list[str] = [flag] if flag else []
+    older = version_note(chosen, notebook_version(nb))  # an older copy: say what changed since
+    if older:
+        notes.append(older)
 
     def on_event(event: dict) -> None:
         kind = event.get("event")
