@@ -359,7 +359,8 @@ question(
             "(batch, fan_out) block": lambda w, x: w / np.std(x @ w, axis=0),
         },
         hints={
-            "layers and batches": "lecture 06, section on LSUV: which quantity does one step set "
+            "layers and batches": "lecture 06, section 'LSUV: measure the scale instead of "
+            "deriving it': which quantity does one step set "
             "to 1, and how does it change when the weight is multiplied by a constant?",
         },
     ),
@@ -427,7 +428,8 @@ question(
             ),
         },
         hints={
-            "products": "lecture 06, section 2: the map is x -> x W_1 ... W_L; how many singular "
+            "products": "lecture 06, section 'Fifty layers: the spectrum of the end-to-end "
+            "map': the map is x -> x W_1 ... W_L; how many singular "
             "values does an (a, c) matrix have, and in which order does the question want them?",
         },
     ),
@@ -532,7 +534,8 @@ question(
             ),
         },
         hints={
-            "width profiles": "lecture 06, section 1 (norm preservation): what does x W do to "
+            "width profiles": "lecture 06, section 'Orthogonal matrices, sampled correctly' "
+            "(norm preservation): what does x W do to "
             "the squared norm when W has orthonormal rows, and when it has orthonormal columns? "
             "Over how many units is that norm spread?",
         },
@@ -743,7 +746,8 @@ question(
             "1)": _trunc_mass_not_divided,
         },
         hints={
-            "bounds": "lecture 06, section on truncated normals. Standardize the bounds first; "
+            "bounds": "lecture 06, section 'Truncated normals: corrected or not'. "
+            "Standardize the bounds first; "
             "then the kept law's first and second moments, each an integral over [a, b] "
             "divided by the kept probability. Checks: a very wide interval must give std back; "
             "an interval only on one side of 0 has a mean that is not 0.",

@@ -333,7 +333,8 @@ question(
         hidden=_residual_hidden,
         mistakes=_RESIDUAL_MISTAKES,
         hint="write the second moment after one block from the one before (lecture 08, "
-        "section 1); the branch's gain comes from lecture 05 (each weight layer multiplies by "
+        "'Residual streams'); the branch's gain comes from lecture 05 (each weight layer "
+        "multiplies by "
         "n Var(W), each ReLU halves); then unroll over the blocks",
     ),
     forbidden=(
@@ -415,7 +416,7 @@ question(
         hidden=_flat_hidden,
         mistakes=_FLAT_MISTAKES,
         hint="set your question-1 prediction after L plain blocks equal to the target and solve "
-        "for beta (lecture 08, section 1)",
+        "for beta (lecture 08, 'Residual streams')",
         raises_names="growth",
     ),
     forbidden=("course_utils.modern.flat_branch_scale",),
@@ -522,7 +523,7 @@ question(
         hidden=_attention_hidden,
         mistakes=_ATTENTION_MISTAKES,
         hint="one coordinate of q and of k first, then their product and the sum over d_k "
-        "coordinates (lecture 08, section 3); for the same token, condition on x first",
+        "coordinates (lecture 08, 'Attention'); for the same token, condition on x first",
     ),
     forbidden=("course_utils.modern.attention_logit_variance",),
 )
