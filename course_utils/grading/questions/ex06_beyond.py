@@ -31,7 +31,6 @@ from course_utils.grading.predictions import (
     GatedCheck,
     PredictedCheck,
     apply_gate,
-    gated,
     predicted,
 )
 from course_utils.grading.registry import question
@@ -243,9 +242,19 @@ class OrthogonalCheck(QuestionCheck):
                 False,
                 f"over {len(diags)} draws of a 4x4 matrix, W[{bad[0]},{bad[0]}] was positive in "
                 f"{frac[bad[0]]:.0%} of them (a uniformly random orthogonal matrix: 50%). "
-                "Multiply the columns of Q by sign(diag(R))",
+                "The QR routine's sign convention makes the law non-uniform: see lecture 06, "
+                "'Orthogonal matrices, sampled correctly'",
             )
         return CheckResult("Haar law (sign fix)", True, "diagonal signs are balanced (Haar)")
+
+
+class _MainsFirst(GatedCheck):
+    """A gated check whose verdict lists the failed main checks first, so that the message a
+    student reads starts with what carries the concept, not with "counts only when ..."."""
+
+    def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
+        results = super().verdict(calls, outcomes, name)
+        return sorted(results, key=lambda r: not (getattr(r, "main", False) and not r.passed))
 
 
 question(
@@ -256,7 +265,7 @@ question(
     # the three concepts of the question gate the rest: orthonormal times gain, the Haar law
     # (sign fix) and PyTorch's out_in flattening; an answer missing one of them earns at most
     # the other two's weights (2 of 9.5)
-    check=gated(OrthogonalCheck(), main=("orthonormal", "Haar law (sign fix)", "out_in layout")),
+    check=_MainsFirst(OrthogonalCheck(), ["orthonormal", "Haar law (sign fix)", "out_in layout"]),
     forbidden=(
         "course_utils.initializers.orthogonal",
         "course_utils.initializers.INITIALIZERS",
@@ -438,7 +447,7 @@ question(
 # ------------------------------------------------------------------------------ Flax default
 
 
-class _FlaxCheck(GatedCheck):
+class _FlaxCheck(_MainsFirst):
     """The variance and the law (a normal cut at two standard deviations) are the two concepts
     of the question: both are main checks, each 2.5 of 11 weight units, so an answer with only
     one of them earns under a quarter of the points."""
@@ -448,7 +457,8 @@ class _FlaxCheck(GatedCheck):
         for r in results:
             if r.name in ("variance", "distribution"):
                 r.weight = 2.5
-        return apply_gate(results, self.main)
+        results = apply_gate(results, self.main)
+        return sorted(results, key=lambda r: not (getattr(r, "main", False) and not r.passed))
 
 
 question(

@@ -236,9 +236,14 @@ _RESIDUAL_MISTAKES: list[Mistake] = [
         _rs(lambda L, b, s, g: s * (1 + b * b) ** (L / 2), _right_norm),
     ),
     (
-        "a ReLU factor 1/2 missing or extra: a ReLU halves the second moment of a zero-mean "
-        "Gaussian, and there is one between consecutive layers, none after the last",
+        "a ReLU factor 1/2 missing: a ReLU halves the second moment of a zero-mean Gaussian, "
+        "and there is one between consecutive layers",
         _rs(lambda L, b, s, g: s * (1 + b * b * g * 2) ** (L / 2), _right_norm),
+    ),
+    (
+        "a ReLU factor 1/2 too many: there is a ReLU between consecutive layers, none after "
+        "the last",
+        _rs(lambda L, b, s, g: s * (1 + b * b * g / 2) ** (L / 2), _right_norm),
     ),
     (
         "the variance, not the std (take the square root at the end)",
