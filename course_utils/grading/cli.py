@@ -144,6 +144,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="student ids, one per line or a CSV with an id column: ids not on it are flagged, "
         "students without a submission get a gradebook row and a line in the report",
     )
+    # issue 23: feedback files, late hand-ins, written answers (course_utils.grading.{feedback_files,
+    # late,reflect})
+    p.add_argument(
+        "--feedback",
+        metavar="DIR",
+        default=None,
+        help="write one readable HTML file per submission: DIR/<student>/<assignment>/<notebook>.html "
+        "(nbgrader's feedback layout)",
+    )
+    p.add_argument(
+        "--due",
+        metavar="ISO-TIME",
+        default=None,
+        help="due time (e.g. 2026-12-01T23:59+01:00; no offset = UTC): hand-in times from nbgrader's "
+        "timestamp.txt or the file time give the gradebook a late column",
+    )
+    p.add_argument(
+        "--late-penalty",
+        metavar="RULE",
+        default=None,
+        help="with --due: P%%/day or P%%/hour, each started day (hour) late takes P%% of the points",
+    )
+    p.add_argument(
+        "--reflect",
+        metavar="DIR",
+        default=None,
+        help="export the written (Reflect) answers: one HTML page per question with every "
+        "student's answer, and DIR/manual_points.csv for `course-grade merge --manual`",
+    )
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="do not print the text report")
     return p
@@ -210,6 +239,16 @@ def main(argv: list[str] | None = None) -> int:
         with_roots = collect_with_roots(args.paths)
         paths = [p for p, _ in with_roots]
         roots = {str(p): root for p, root in with_roots}
+    from course_utils.grading import late
+
+    due = rule = None
+    try:
+        due = late.parse_due(args.due) if args.due is not None else None
+        rule = late.parse_penalty(args.late_penalty) if args.late_penalty is not None else None
+    except ValueError as err:
+        parser.error(str(err))
+    if rule is not None and due is None:
+        parser.error("--late-penalty needs --due")
     roster = None
     if args.roster is not None:
         try:
@@ -284,7 +323,20 @@ def main(argv: list[str] | None = None) -> int:
         row["student"] = student
         if str(path) in owners:
             row["assignment"] = owners[str(path)][1]
+        if due is not None:
+            late.annotate(row, path, due, rule)
         rows.append(row)
+    if args.reflect:
+        from course_utils.grading.reflect import export_written
+
+        export_written(
+            [(p, r["student"], r.get("exercise")) for p, r in zip(paths, rows, strict=True)],
+            args.reflect,
+        )
+    if args.feedback:
+        from course_utils.grading.feedback_files import write_feedback
+
+        write_feedback(rows, args.feedback)
     # every sandbox is gone now; each file is written to a temporary name and renamed
     if args.json:
         gradebook.write_json_atomic(args.json, rows)

@@ -465,7 +465,8 @@ def gradebook_rows(
         for key in flags:
             if normalize_id(key[0]) in unknown:
                 flags[key].append("not on the roster")
-    header = [*GRADEBOOK_COLUMNS, *qids, "flags", "error"]
+    extra_header, extra = _class_columns(ordered)  # written answers, lateness, final score
+    header = [*GRADEBOOK_COLUMNS, *qids, *extra_header, "flags", "error"]
     rows = []
     for key in sorted(best):
         r = best[key]
@@ -483,15 +484,50 @@ def gradebook_rows(
                 r.get("status"),
                 " ".join(paths[key]),
                 *[points.get(q, "") for q in qids],
+                *extra(r),
                 "; ".join(flags[key]),
                 r.get("error") or "",
             ]
         )
     for student, exercise in missing:
-        blank = [""] * len(qids)
+        blank = [""] * (len(qids) + len(extra_header))
         rows.append([student, exercise, 0.0, "", "no submission", "", *blank, "", ""])
     rows.sort(key=lambda row: (str(row[0]), str(row[1])))
     return header, rows
+
+
+def _class_columns(reports: Sequence[dict[str, Any]]) -> tuple[list[str], Any]:
+    """Columns for written answers graded by hand (``manual``: a column per question, their
+    total) and late hand-ins (``late``, ``penalty``), with ``final`` = (score + manual) x (1 -
+    penalty); none of them when no report has such data. Returns the header and a function of a
+    report giving its cells."""
+    written: list[str] = []
+    for r in reports:
+        for qid in r.get("manual") or {}:
+            if qid not in written:
+                written.append(str(qid))
+    has_late = any("late_seconds" in r for r in reports)
+    if not written and not has_late:
+        return [], lambda r: []
+    header = [f"written:{q}" for q in written] + (["manual"] if written else [])
+    header += ["late", "penalty"] if has_late else []
+    header.append("final")
+
+    def cells(r: dict[str, Any]) -> list[Any]:
+        from course_utils.grading.late import describe_late
+
+        manual = {str(k): float(v) for k, v in (r.get("manual") or {}).items()}
+        out: list[Any] = [manual.get(q, "") for q in written]
+        if written:
+            out.append(round(sum(manual.values()), 2))
+        penalty = float(r.get("late_penalty") or 0.0)
+        if has_late:
+            out += [describe_late(float(r.get("late_seconds") or 0)), f"{100 * penalty:g}%"]
+        total = float(r.get("score") or 0) + sum(manual.values())
+        out.append(round(total * (1 - penalty), 2))
+        return out
+
+    return header, cells
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
@@ -569,10 +605,21 @@ def merge_main(argv: Sequence[str] | None = None) -> int:
         help="student ids (one per line, or a CSV with an id column): flag ids not on it and "
         "give each student without a submission a row",
     )
+    parser.add_argument(
+        "--manual",
+        metavar="POINTS.csv",
+        help="points given by hand to the written answers (the manual_points.csv that "
+        "`course-grade --reflect DIR` writes, filled in): folded into the reports and gradebook",
+    )
     args = parser.parse_args(argv)
     try:
         merged = merge(load_parts(args.parts))
         roster = read_roster(args.roster) if args.roster else None
+        if args.manual:
+            from course_utils.grading.reflect import fold_manual, read_manual
+
+            for student, exercise in fold_manual(merged, read_manual(args.manual)):
+                print(f"manual points for {student} / {exercise} match no submission")
     except ValueError as err:
         parser.error(str(err))
     if args.json:
