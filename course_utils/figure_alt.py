@@ -33,6 +33,7 @@ __all__ = [
     "describe",
     "description",
     "format_number",
+    "format_mean_sd",
     "install_ipython_formatters",
     "summarize",
 ]
@@ -99,6 +100,36 @@ def format_number(x: float) -> str:
     text = f"{x:.2g}" if (x != 0 and (abs(x) < 0.01 or abs(x) >= 1e4)) else f"{x:.3g}"
     mantissa, e, exponent = text.partition("e")
     return f"{mantissa}e{int(exponent)}" if e else text
+
+
+def format_mean_sd(values: Any) -> str:
+    """``"mean +- SD"`` of ``values`` (e.g. one number per seed) at the precision the spread
+    supports: the SD to one significant digit and the mean to the same decimal place.
+
+    Digits finer than the seed-to-seed spread are what another CPU's rounding changes in a
+    chaotic run, so they are left out. Non-finite entries are dropped; one value, or no spread,
+    falls back to :func:`format_number`.
+
+    >>> format_mean_sd([0.25, 0.36, 0.46, 0.55, 0.36]), format_mean_sd([1.0, 1.0])
+    ('0.4 +- 0.1', '1')
+    >>> format_mean_sd([1.1040, 1.1050, 1.1062])
+    '1.105 +- 0.001'
+    """
+    a = np.asarray(values, dtype=np.float64).ravel()
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return "nan"
+    mean = float(a.mean())
+    sd = float(a.std(ddof=1)) if a.size > 1 else 0.0
+    if sd == 0:
+        return format_number(mean)
+    place = -int(np.floor(np.log10(sd)))  # decimal place of the SD's first significant digit
+    if round(sd, place) >= 10.0 ** (1 - place):  # 0.096 -> 0.1: one place coarser
+        place -= 1
+    if place > 0:
+        return f"{mean:.{place}f} +- {sd:.{place}f}"
+    step = 10.0**-place
+    return f"{round(mean / step) * step:.0f} +- {round(sd / step) * step:.0f}"
 
 
 def _axes_sentence(ax: Any) -> str:

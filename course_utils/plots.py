@@ -37,6 +37,7 @@ from matplotlib.ticker import MaxNLocator
 from course_utils.figure_alt import (
     describe,
     description,
+    format_mean_sd,
     format_number,
     install_ipython_formatters,
     summarize,
@@ -1665,6 +1666,7 @@ def curves_over_seeds(
     title: str | None = None,
     reference: float | None = None,
     reference_label: str = "",
+    spread: bool = False,
 ) -> Figure:
     """Mean curve and min-max band over seeds, one series per name.
 
@@ -1673,6 +1675,10 @@ def curves_over_seeds(
     curves : dict name -> array (seeds, epochs)
     reference : float, optional
         A horizontal line (e.g. the loss of a uniform guess, ``ln k``).
+    spread : bool
+        Describe the start and the end as mean +- SD over the seeds at the precision the SD
+        supports (:func:`course_utils.figure_alt.format_mean_sd`) instead of the mean to three
+        digits: finer digits of a training run are what another CPU's rounding changes.
 
     Examples
     --------
@@ -1687,9 +1693,14 @@ def curves_over_seeds(
         col = color(i)
         ax.plot(x, c.mean(axis=0), color=col, lw=2, label=f"{name} (mean of {c.shape[0]} seeds)")
         ax.fill_between(x, c.min(axis=0), c.max(axis=0), color=col, alpha=0.2, lw=0)
-        parts.append(
-            f"{name}: mean {c.mean(axis=0)[0]:.3g} at start, {c.mean(axis=0)[-1]:.3g} at end"
-        )
+        if spread:
+            parts.append(
+                f"{name}: {format_mean_sd(c[:, 0])} at start, {format_mean_sd(c[:, -1])} at end"
+            )
+        else:
+            parts.append(
+                f"{name}: mean {c.mean(axis=0)[0]:.3g} at start, {c.mean(axis=0)[-1]:.3g} at end"
+            )
     if reference is not None:
         ax.axhline(reference, color="black", ls="--", lw=1, label=reference_label or None)
     if logy:
@@ -1698,9 +1709,10 @@ def curves_over_seeds(
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Training curves over seeds (bands: min to max)")
     ax.legend(fontsize=8)
-    describe(
-        fig, f"{ax.get_title()}. Lines: mean over seeds; bands: min to max. " + "; ".join(parts)
-    )
+    head = f"{ax.get_title()}. Lines: mean over seeds; bands: min to max. "
+    if spread:
+        head += "Start and end as mean +- SD over the seeds. "
+    describe(fig, head + "; ".join(parts))
     return fig
 
 

@@ -72,3 +72,20 @@ def test_summary_reads_titles_labels_and_series_off_the_axes():
     assert summarize(fig) == (
         "Depth. std by layer: std (log scale) against layer; glorot from 1 to 0.25, he at 1."
     )
+
+
+def test_format_mean_sd_keeps_only_the_digits_the_spread_supports():
+    """SD to one significant digit, the mean to the same decimal place; 0.096 rounds to 0.1 and
+    takes the mean one place coarser; large spreads round to tens; NaN (a diverged seed) is
+    dropped; no spread falls back to the plain number format."""
+    import numpy as np
+
+    from course_utils.figure_alt import format_mean_sd
+
+    assert format_mean_sd([0.25, 0.36, 0.46, 0.55, 0.36]) == "0.4 +- 0.1"
+    assert format_mean_sd([0.0295, 0.0135, 0.0648, 0.02, 0.02]) == "0.03 +- 0.02"
+    sd_096 = np.array([-1.0, 1.0]) * 0.096 / np.sqrt(2) + 0.52
+    assert format_mean_sd(sd_096) == "0.5 +- 0.1"
+    assert format_mean_sd([120.0, 180.0, 150.0]) == "150 +- 30"
+    assert format_mean_sd([0.3, float("nan"), 0.5]) == "0.4 +- 0.1"
+    assert format_mean_sd([2.0, 2.0]) == "2" and format_mean_sd([]) == "nan"

@@ -391,3 +391,10 @@ def test_odd_data_in_the_lecture_06_figures_is_described_not_replaced_by_the_fal
     assert "without the sign fix there are no values in [-1, 1]" in text
     text = alt(plots.spectrum_figure(np.r_[1.0, 0.5, 1e-30, 1e-20], np.ones(4), 2, floor=1e-16))
     assert "span -30.0 to 0.0 (30.0 decades)" in text and "2 of 4 lie below" in text
+
+
+def test_curves_over_seeds_spread_gives_mean_and_sd_at_supported_precision():
+    curves = {"a": np.array([[1.1, 0.3], [1.09, 0.5], [1.1, 0.41]])}
+    text = alt(plots.curves_over_seeds(curves, spread=True, title="T"))
+    assert "Start and end as mean +- SD over the seeds. a: 1.097 +- 0.006 at start, 0.4 +- 0.1 at end" in text
+    assert "a: mean 1.1 at start, 0.403 at end" in alt(plots.curves_over_seeds(curves, title="T"))
