@@ -9,6 +9,10 @@
 * The predicted references agree with simulated networks (the tolerances below are derived from
   the spread between independently drawn networks).
 * Typical mistakes lose the points of the check they break; stubs earn 0.
+* A corpus of typical wrong answers (real misconceptions, at least 5 per question) earns at most
+  25 % of each question on the hidden inputs of several draws, and check() fails every one.
+* No closed form of a graded question appears in the generated student notebook.
+* At least 60 % of the points go to questions past the lecture (listed with the reason below).
 * The grader CLI gives the committed solution full marks and the generated blank exercise 0.
 """
 
@@ -18,7 +22,13 @@ import math
 
 import numpy as np
 import pytest
-from _exercise_helpers import assert_points_split, assert_stubs_earn_zero, solution_functions
+from _exercise_helpers import (
+    assert_no_closed_forms,
+    assert_points_split,
+    assert_stubs_earn_zero,
+    assert_wrong_answers_fail,
+    solution_functions,
+)
 from _grading_helpers import (
     assert_full_marks,
     assert_passes_hidden_checks,
@@ -43,6 +53,17 @@ IDS = [
 PREDICTIONS = set(IDS[3:])
 STRETCH = "sigmoid_gradient_preserving_std"
 FULL = 11.0
+#: questions whose answer needs a step lecture 02 does not show, and the step:
+PAST_THE_LECTURE = {
+    # the lecture predicts one square layer's saturation; here every layer of any width profile,
+    # through the tanh recursion, with any threshold
+    "predicted_saturation": "width profiles, recursion through tanh",
+    # the lecture's backward factors at given sigma; here the sigma that makes their product 1
+    # (forward recursion inside a bisection)
+    "gradient_preserving_std": "solving for the critical scale",
+    # another activation whose outputs are not zero-mean
+    "sigmoid_gradient_preserving_std": "sigmoid",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +73,15 @@ def answers() -> dict:
 
 def test_questions_and_points():
     assert_points_split("02_small_vs_large_random", IDS, PREDICTIONS, STRETCH, FULL)
+    from course_utils.grading.registry import questions_for
+
+    qs = questions_for("02_small_vs_large_random")
+    past = sum(q.points for q in qs if q.id in PAST_THE_LECTURE)
+    assert past >= 0.6 * FULL, past
+
+
+def test_metadata():
+    assert ex02.VERSION and set(ex02.ALLOWED_IMPORTS) == {"numpy", "math"}
 
 
 @pytest.mark.parametrize("qid", IDS)
@@ -109,10 +139,10 @@ def dead_entries(a):
 @pytest.mark.parametrize(
     "qid, fn, failing",
     [
-        ("layer_stats", stats_of_pre_activations, {"tanh", "relu", "linear"}),
-        ("layer_stats", stats_per_unit_then_averaged, {"tanh", "relu", "linear"}),
-        ("saturation_fraction", saturation_with_ge, {"default threshold", "threshold="}),
-        ("saturation_fraction", saturation_ignoring_threshold, {"threshold="}),
+        ("layer_stats", stats_of_pre_activations, {"networks"}),
+        ("layer_stats", stats_per_unit_then_averaged, {"networks"}),
+        ("saturation_fraction", saturation_with_ge, {"saturated entries"}),
+        ("saturation_fraction", saturation_ignoring_threshold, {"saturated entries"}),
         ("dead_unit_fraction", dead_entries, {"units"}),
     ],
 )
@@ -224,3 +254,106 @@ def test_blank_exercise_is_graded_zero_without_crashing(graded):
     assert_zero(r, "02_small_vs_large_random", FULL)
     messages = {q["id"]: q["message"] for q in r["questions"]}
     assert all("not implemented" in messages[q] for q in IDS), messages
+
+
+# ---- typical wrong answers: each earns at most 25 %, check() fails it --------------------------
+def _sat(widths, sigma, threshold=0.99, **kw):
+    return ex02.predicted_saturation_reference(widths, sigma, threshold)
+
+
+CORPUS = {
+    "layer_stats": {
+        "pre-activations": stats_of_pre_activations,
+        "per-unit std averaged": stats_per_unit_then_averaged,
+        "variance for std": lambda w, x, act: ex02._stats_variant(w, x, act, variance=True),
+        "input counted as a layer": lambda w, x, act: ex02._stats_variant(w, x, act, shift=True),
+        "ReLU as |z|": lambda w, x, act: (
+            _abs_stats(w, x) if act == "relu" else ex02._stats_variant(w, x, act)
+        ),
+    },
+    "saturation_fraction": {
+        ">= threshold": saturation_with_ge,
+        "threshold ignored": saturation_ignoring_threshold,
+        "sign kept": lambda a, threshold=0.99: float(np.mean(np.asarray(a) > threshold)),
+        "count, not fraction": lambda a, threshold=0.99: int(np.sum(np.abs(a) > threshold)),
+        "percent": lambda a, threshold=0.99: 100 * float(np.mean(np.abs(a) > threshold)),
+    },
+    "dead_unit_fraction": {
+        "zero entries": dead_entries,
+        "any zero in the column": lambda a: float(np.mean(np.any(np.asarray(a) == 0, axis=0))),
+        "rows, not columns": lambda a: float(np.mean(np.all(np.asarray(a) == 0, axis=1))),
+        "count, not fraction": lambda a: int(np.sum(np.all(np.asarray(a) == 0, axis=0))),
+        "alive fraction": lambda a: float(np.mean(np.any(np.asarray(a) != 0, axis=0))),
+    },
+    "predicted_saturation": {
+        "linear recursion": ex02._saturation_linear_recursion,
+        "fan_out": ex02._saturation_fan_out,
+        "width left out": ex02._saturation_no_width,
+        "artanh missing": lambda widths, sigma, threshold=0.99: ex02._saturation_edge(
+            widths, sigma, threshold, edge=threshold
+        ),
+        "one tail": lambda widths, sigma, threshold=0.99: 0.5 * _sat(widths, sigma, threshold),
+        "threshold ignored": lambda widths, sigma, threshold=0.99: _sat(widths, sigma),
+    },
+    "gradient_preserving_std": {
+        "near z = 0": lambda width, depth: 1 / math.sqrt(width),
+        "gain 5/3": lambda width, depth: 5 / 3 / math.sqrt(width),
+        "depth - 1 factors": lambda width, depth: (
+            ex02._critical_c(width, depth, "tanh", depth - 1) / math.sqrt(width)
+        ),
+        "E[f'] not squared": lambda width, depth: ex02.critical_variant(
+            width, depth, "tanh", square=False
+        ),
+        "no forward recursion": lambda width, depth: ex02.critical_variant(
+            width, depth, "tanh", recursion=False
+        ),
+        "sigma sqrt(n) returned": lambda width, depth: (
+            ex02.gradient_preserving_std_reference(width, depth) * math.sqrt(width)
+        ),
+    },
+    "sigmoid_gradient_preserving_std": {
+        "variance carried": ex02._sigmoid_with_variance,
+        "tanh answer": lambda width, depth: ex02.gradient_preserving_std_reference(width, depth),
+        "E[s'] not squared": lambda width, depth: ex02.critical_variant(
+            width, depth, "sigmoid", square=False
+        ),
+        "slope at 0": lambda width, depth: 4 / math.sqrt(width),
+        "no forward recursion": lambda width, depth: ex02.critical_variant(
+            width, depth, "sigmoid", recursion=False
+        ),
+    },
+}
+
+
+def _abs_stats(weights, x, _activation="relu"):
+    a, means, stds = np.asarray(x, dtype=float), [], []
+    for w in weights:
+        a = np.abs(a @ w)
+        means.append(a.mean())
+        stds.append(a.std())
+    return np.array(means), np.array(stds)
+
+
+@pytest.mark.parametrize("qid", IDS)
+def test_wrong_answers_earn_at_most_a_quarter(qid):
+    assert_wrong_answers_fail(qid, CORPUS[qid], seeds=2 if qid in PREDICTIONS else 3)
+
+
+# ---- no answer in the student's notebook -------------------------------------------------------
+CLOSED_FORMS = {
+    "layer_stats": [r"keep the current activation in one variable"],
+    "saturation_fraction": [r"mean of a boolean array"],
+    "dead_unit_fraction": [r"reduce over the batch axis"],
+    "predicted_saturation": [r"erfc", r"artanh\(?\s*(0\.99|t)\)?\s*/\s*\\?sqrt",
+                             r"q_l\s*=\s*n_\{l-1\}", r"\\tanh\(z\)\^2\\big\]",
+                             r"n_\{l-1\}\\?,?\s*\\sigma\^2"],
+    "gradient_preserving_std": [r"n\\?,?\s*\\sigma\^2\\?,?\s*\\mathbb E\[\s*(f|\\tanh)'",
+                                r"q_\{l\+1\}\s*=",
+                                r"\\sigma\\sqrt\s*n"],
+    "sigmoid_gradient_preserving_std": [r"second\s+moment", r"about\s+\$?1/4",
+                                        r"s\(z\)\(1\s*-\s*s\(z\)\)"],
+}  # fmt: skip
+
+
+def test_no_closed_form_in_the_student_notebook():
+    assert_no_closed_forms(EXERCISE, CLOSED_FORMS)

@@ -1,7 +1,11 @@
 """Exercise 02 (small versus large random values): per-layer statistics, saturated and dead
 units, and two predictions from the lecture's recursions: the saturated fraction per layer of a
 tanh net with any width profile, and the scale at which the backward factor of a deep tanh (or,
-stretch, sigmoid) network is 1 end to end."""
+stretch, sigmoid) network is 1 end to end.
+
+Each question has one main call group holding the inputs on which the common wrong rules differ
+from the right one, so a misconception earns nothing. The predictions cannot be simulated to the
+grader's tolerance (0.1 % on saturated fractions, 0.5 % on a scale found by bisection)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,12 @@ from course_utils.grading.predictions import predicted
 from course_utils.grading.registry import question
 
 EXERCISE = "02_small_vs_large_random"
+#: bumped whenever a question of this exercise changes (grading an older copy says which)
+VERSION = "3"
+#: what a graded answer may import (the notebook's first cell says so too)
+ALLOWED_IMPORTS = ("numpy", "math")
+#: questions whose checks changed in VERSION 3 (same signatures; groups merged, inputs added)
+CHANGED_IN_3 = ("layer_stats", "saturation_fraction", "predicted_saturation")
 ACTIVATIONS = ("tanh", "relu", "linear")
 
 
@@ -35,13 +45,13 @@ def _net(rng: np.random.Generator, activation: str, depth: int | None = None) ->
 
 
 def _stats_calls(rng: np.random.Generator) -> list[Call]:
-    return [Call(_net(rng, act), group=act) for act in ACTIVATIONS for _ in range(2)]
+    return [Call(_net(rng, act), group="networks") for act in ACTIVATIONS for _ in range(2)]
 
 
 def _visible_stats() -> list[Call]:
     calls = []
     for i, act in enumerate(ACTIVATIONS):
-        calls.append(Call(_net(np.random.default_rng(100 + i), act, depth=3), group=act))
+        calls.append(Call(_net(np.random.default_rng(100 + i), act, depth=3), group="networks"))
     return calls
 
 
@@ -56,11 +66,24 @@ question(
         hidden=_stats_calls,
         rtol=1e-5,
         atol=1e-12,
+        mistakes={
+            "the statistics are those of the pre-activations z_l, not of a_l = f(z_l)": (
+                lambda weights, x, activation: _stats_variant(weights, x, activation, pre=True)
+            ),
+            "the std is taken per unit over the batch and then averaged; the question asks for "
+            "the std of all entries of a_l together": lambda weights, x, activation: _stats_variant(
+                weights, x, activation, per_unit=True
+            ),
+            "the variance is returned where the std is asked": lambda weights, x, activation: (
+                _stats_variant(weights, x, activation, variance=True)
+            ),
+            "off by one layer: the input x is counted as a layer": lambda weights, x, act: (
+                _stats_variant(weights, x, act, shift=True)
+            ),
+        },
         hints={
-            "tanh": "the statistics are over the whole (batch, units) array of each layer's "
-            "activations a_l (after the nonlinearity), one entry per layer",
-            "relu": "the mean is not 0 here: do not assume it",
-            "linear": "'linear' means no activation at all",
+            "networks": "one entry per layer; the statistics are over the whole (batch, units) "
+            "array of each layer's activations, after the nonlinearity; 'linear' applies none",
         },
     ),
     forbidden=(
@@ -71,20 +94,43 @@ question(
 )
 
 
+_F = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0), "linear": lambda z: z}
+
+
+def _stats_variant(
+    weights, x, activation, *, pre=False, per_unit=False, variance=False, shift=False
+):
+    """The right statistics with one switch on: the wrong rules of the mistakes above."""
+    a, means, stds = np.asarray(x, dtype=float), [], []
+    if shift:
+        means.append(a.mean())
+        stds.append(a.std())
+    for w in weights:
+        z = a @ np.asarray(w, dtype=float)
+        a = _F[activation](z)
+        v = z if pre else a
+        means.append(v.mean())
+        s = v.std(axis=0).mean() if per_unit else v.std()
+        stds.append(s * s if variance else s)
+    n = len(weights)
+    return np.array(means[:n]), np.array(stds[:n])  # fmt: skip
+
+
 # ---- saturation_fraction -----------------------------------------------------------------------
 def _saturation_calls(rng: np.random.Generator) -> list[Call]:
     calls = []
     for _ in range(3):
         shape = (int(rng.integers(1, 300)), int(rng.integers(1, 60)))
         a = np.tanh(rng.standard_normal(shape) * float(rng.uniform(0.1, 5.0)))
-        calls.append(Call((a,), group="default threshold"))
+        calls.append(Call((a,), group="saturated entries"))
     a = np.tanh(rng.standard_normal(500) * 3.0)
-    a[:5] = 0.99  # on the threshold: not saturated (strict inequality)
-    a[5:10] = -0.99
-    calls.append(Call((a,), group="default threshold"))
+    a[:25] = 0.99  # on the threshold: not saturated (strict inequality)
+    a[25:50] = -0.99
+    calls.append(Call((a,), group="saturated entries"))
     for _ in range(2):
         a = np.tanh(rng.standard_normal((int(rng.integers(10, 200)), 30)) * 2.0)
-        calls.append(Call((a,), {"threshold": float(rng.uniform(0.5, 0.999))}, group="threshold="))
+        kw = {"threshold": float(rng.uniform(0.5, 0.9))}
+        calls.append(Call((a,), kw, group="saturated entries"))
     return calls
 
 
@@ -96,17 +142,27 @@ question(
     check=predicted(
         theory.saturation_fraction,
         visible=[
-            Call((np.array([0.0, 0.5, 0.995, -1.0]),), group="default threshold"),
-            Call((np.array([[0.99, -0.99], [0.9999, 0.2]]),), group="default threshold"),
-            Call((np.array([0.0, 0.6, -0.8, 0.95]),), {"threshold": 0.7}, group="threshold="),
+            Call((np.array([0.0, 0.5, 0.995, -1.0]),), group="saturated entries"),
+            Call((np.array([[0.99, -0.99], [0.9999, 0.2]]),), group="saturated entries"),
+            Call((np.array([0.0, 0.6, -0.8, 0.95]),), {"threshold": 0.7}, "saturated entries"),
         ],
         hidden=_saturation_calls,
         rtol=1e-12,
         atol=1e-12,
+        mistakes={
+            "|a| equal to the threshold is counted as saturated (>= where > belongs)": (
+                lambda a, threshold=0.99: float(np.mean(np.abs(np.asarray(a)) >= threshold))
+            ),
+            "the threshold argument is ignored (0.99 is used)": lambda a, threshold=0.99: float(
+                np.mean(np.abs(np.asarray(a)) > 0.99)
+            ),
+            "the sign is kept: only a > threshold is counted, not a < -threshold": (
+                lambda a, threshold=0.99: float(np.mean(np.asarray(a) > threshold))
+            ),
+        },
         hints={
-            "default threshold": "over every entry; the sign does not matter and |a| equal to "
-            "the threshold is not saturated",
-            "threshold=": "use the threshold argument (default 0.99)",
+            "saturated entries": "over every entry; the sign does not matter, |a| equal to the "
+            "threshold is not saturated, and the threshold argument (default 0.99) decides",
         },
     ),
     forbidden=("course_utils.theory.saturation_fraction",),
@@ -207,6 +263,11 @@ def _saturation_no_width(widths, sigma, threshold=SATURATION):
     return _saturation_from_q(np.array(q), threshold)
 
 
+def _saturation_edge(widths, sigma, threshold, *, edge):
+    p = theory.predict(list(widths), "random_normal", "tanh", std=float(sigma))
+    return np.array([math.erfc(edge / math.sqrt(2.0 * q)) for q in p.pre_activation_var])
+
+
 def _profile(rng: np.random.Generator) -> list[int]:
     depth = int(rng.integers(3, 7))
     return [int(v) for v in rng.integers(50, 1001, size=depth + 1)]
@@ -220,9 +281,8 @@ def _saturation_calls(rng: np.random.Generator) -> list[Call]:
         calls.append(Call((widths, sigma), group="width profiles"))
     widths = _profile(rng)
     sigma = float(rng.uniform(1.0, 3.0)) / math.sqrt(float(np.mean(widths[:-1])))
-    calls.append(
-        Call((widths, sigma), {"threshold": float(rng.uniform(0.9, 0.999))}, group="threshold=")
-    )
+    kw = {"threshold": float(rng.uniform(0.9, 0.98))}
+    calls.append(Call((widths, sigma), kw, group="width profiles"))
     return calls
 
 
@@ -236,7 +296,7 @@ question(
         visible=[
             Call(([100, 300, 300, 100], 0.1), group="width profiles"),
             Call(([784, 200, 50, 400, 400], 0.08), group="width profiles"),
-            Call(([500, 500, 500], 0.06), {"threshold": 0.95}, group="threshold="),
+            Call(([500, 500, 500], 0.06), {"threshold": 0.95}, group="width profiles"),
         ],
         hidden=_saturation_calls,
         rtol=1e-3,
@@ -250,11 +310,21 @@ question(
             "the width is left out of q (a pre-activation sums n_(l-1) products)": (
                 _saturation_no_width
             ),
+            "the threshold is applied to z instead of to tanh(z) (artanh is missing)": (
+                lambda widths, sigma, threshold=SATURATION: _saturation_edge(
+                    widths, sigma, threshold, edge=float(threshold)
+                )
+            ),
+            "only one tail is counted (tanh saturates at +1 and at -1)": (
+                lambda widths, sigma, threshold=SATURATION: (
+                    0.5 * predicted_saturation_reference(widths, sigma, threshold)
+                )
+            ),
         },
         hints={
-            "width profiles": "one value per layer; layer l's pre-activation variance comes from "
-            "the layer below's second moment and the width that feeds it (lecture 02, section 1)",
-            "threshold=": "the threshold moves the edge where tanh saturates",
+            "width profiles": "one value per layer; each layer's pre-activation variance comes "
+            "from the layer below and the width that feeds it (lecture 02, section 1), and the "
+            "threshold moves the edge where tanh saturates (lecture 02, section 2)",
         },
     ),
     forbidden=(
@@ -284,6 +354,52 @@ def _critical_c(width: int, depth: int, activation: str, factors: int | None = N
         else:
             hi = mid
     return math.sqrt(lo * hi)
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+_ACTS = {
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "sigmoid": (_sig, lambda z: _sig(z) * (1 - _sig(z))),
+}
+
+
+@functools.lru_cache(maxsize=512)
+def critical_variant(
+    width: int,
+    depth: int,
+    activation: str,
+    *,
+    square: bool = True,
+    recursion: bool = True,
+    carry: str = "second moment",
+) -> float:
+    """sigma for the wrong rules of the corpus (one switch each; all defaults: the right rule).
+
+    ``square=False`` uses E[f'(z)] for E[f'(z)^2]; ``recursion=False`` keeps every layer at the
+    first layer's q; ``carry="variance"`` feeds Var(f(z)) forward instead of E[f(z)^2]."""
+    f, fp = _ACTS[activation]
+
+    def log_ratio(c: float) -> float:
+        v, m2, total, q_first = c * c, 1.0, 0.0, None
+        for _ in range(int(depth)):
+            q = v * m2 if (recursion or q_first is None) else q_first
+            q_first = q if q_first is None else q_first
+            e = gaussian_expectation((lambda z: fp(z) ** 2) if square else fp, q)
+            total += math.log(v * float(e))
+            m1 = float(gaussian_expectation(f, q))
+            m2 = float(gaussian_expectation(lambda z: f(z) ** 2, q))
+            if carry == "variance":
+                m2 -= m1 * m1
+        return total
+
+    lo, hi = 0.05, 200.0
+    for _ in range(45):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if log_ratio(mid) < 0 else (lo, mid)
+    return math.sqrt(lo * hi) / math.sqrt(width)  # fmt: skip
 
 
 def gradient_preserving_std_reference(width: int, depth: int) -> float:
@@ -325,11 +441,22 @@ question(
             "only depth - 1 factors are multiplied (down to a_1, not to the input x)": (
                 lambda width, depth: _critical_c(width, depth, "tanh", depth - 1) / math.sqrt(width)
             ),
+            "E[tanh'(z)] is used where E[tanh'(z)^2] belongs (a mean square multiplies by the "
+            "square)": lambda width, depth: critical_variant(width, depth, "tanh", square=False),
+            "every layer is taken at the first layer's q: the forward recursion (q changes "
+            "through the tanh layers) is left out": lambda width, depth: critical_variant(
+                width, depth, "tanh", recursion=False
+            ),
+            "you return sigma * sqrt(width), the width-free constant, not sigma": (
+                lambda width, depth: (
+                    gradient_preserving_std_reference(width, depth) * math.sqrt(width)
+                )
+            ),
         },
         hints={
-            "tanh networks": "lecture 02, section 3: the factor of each layer depends on that "
-            "layer's q, which the forward recursion gives; solve for the sigma where the product "
-            "of all depth factors is 1",
+            "tanh networks": "lecture 02, section 3: each layer's backward factor depends on that "
+            "layer's pre-activation variance, which the forward pass sets; the answer is the "
+            "sigma at which the whole product is 1",
         },
     ),
     forbidden=(
@@ -392,10 +519,19 @@ question(
         mistakes={
             "the forward recursion carries the variance of the sigmoid's output; it must carry "
             "its second moment (the outputs have mean about 1/2)": _sigmoid_with_variance,
+            "the tanh answer is reused: the sigmoid's slope and its outputs differ": (
+                lambda width, depth: gradient_preserving_std_reference(width, depth)
+            ),
+            "E[s'(z)] is used where E[s'(z)^2] belongs": lambda width, depth: critical_variant(
+                width, depth, "sigmoid", square=False
+            ),
+            "the slope at 0 (1/4) is used for every layer: sigma sqrt(n) = 4": (
+                lambda width, depth: 4.0 / math.sqrt(width)
+            ),
         },
         hints={
             "sigmoid networks": "the same recipe as for tanh, with the sigmoid and its "
-            "derivative; mind what the forward recursion carries from layer to layer",
+            "derivative; which moment of a layer's output sets the next layer's variance?",
         },
     ),
     forbidden=(
