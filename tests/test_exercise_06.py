@@ -76,6 +76,24 @@ def test_module_metadata():
     assert "scipy" not in ex06.ALLOWED_IMPORTS
 
 
+def test_an_older_copy_is_told_what_changed():
+    """A copy from before layout= (no version in its metadata) is told every change; a version-2
+    copy only the two questions changed in version 3. Both notebooks carry the version."""
+    import nbformat
+
+    from course_utils.grading.registry import version_note
+
+    assert version_note("06_beyond", "3") is None
+    note = version_note("06_beyond", None)
+    assert all(
+        q in note for q in ("orthogonal", "torch_conv_default_std", "torch_trunc_normal_std")
+    )
+    note = version_note("06_beyond", "2")
+    assert "torch_conv_default_std" in note and "orthogonal," not in note
+    for path in (SOLUTION, EXERCISE):
+        assert nbformat.read(path, as_version=4).metadata["course"]["version"] == "3"
+
+
 @pytest.fixture(scope="module")
 def answers() -> dict:
     return solution_functions(SOLUTION, IDS)

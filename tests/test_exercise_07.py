@@ -84,6 +84,22 @@ def test_module_metadata():
     assert set(ex07.ALLOWED_IMPORTS) == {"math", "numpy"}
 
 
+def test_an_older_copy_is_told_what_changed():
+    from course_utils.grading.registry import version_note
+
+    assert version_note(EXERCISE, "2") is None
+    note = version_note(EXERCISE, "1")
+    changed = (
+        "residual_std",
+        "flat_branch_scale",
+        "attention_logit_variance",
+        "mlp_branch_variance",
+    )
+    assert all(q in note for q in changed) and "stream_stds" not in note
+    for path in (SOLUTION, BLANK):
+        assert nbformat.read(path, as_version=4).metadata["course"]["version"] == "2"
+
+
 def test_solution_gets_full_marks(reports):
     assert_full_marks(reports["solutions"], EXERCISE, FULL, IDS)
 

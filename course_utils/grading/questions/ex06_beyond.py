@@ -260,6 +260,7 @@ class _MainsFirst(GatedCheck):
 question(
     "orthogonal",
     exercise=EXERCISE,
+    since="2",
     points=2,
     title="orthogonal(shape, rng, *, gain, layout): QR of a Gaussian matrix with the sign fix",
     # the three concepts of the question gate the rest: orthonormal times gain, the Haar law
@@ -613,6 +614,7 @@ def _uniform_std(fan_in: float) -> float:
 question(
     "torch_conv_default_std",
     exercise=EXERCISE,
+    since="3",
     points=3,
     title="predict the weight std of PyTorch's default (grouped, transposed) convolutions",
     check=predicted(
@@ -727,6 +729,7 @@ def _trunc_mass_not_divided(std, a=-2.0, b=2.0):
 question(
     "torch_trunc_normal_std",
     exercise=EXERCISE,
+    since="3",
     points=2,
     title="stretch: the std that torch's trunc_normal_ gives, for any (absolute) bounds",
     check=predicted(

@@ -319,6 +319,7 @@ def _residual_hidden(rng: np.random.Generator) -> list[Call]:
 question(
     "residual_std",
     exercise=EXERCISE,
+    since="2",
     points=3,
     title="predicted std of a residual stream after L blocks, any dense-ReLU branch, plain or "
     "normalized",
@@ -407,6 +408,7 @@ def _flat_hidden(rng: np.random.Generator) -> list[Call]:
 question(
     "flat_branch_scale",
     exercise=EXERCISE,
+    since="2",
     points=2.5,
     title="branch scale for an exact std growth over L plain residual blocks of any branch",
     check=PredictionCheck(
@@ -515,6 +517,7 @@ def _attention_hidden(rng: np.random.Generator) -> list[Call]:
 question(
     "attention_logit_variance",
     exercise=EXERCISE,
+    since="2",
     points=2.5,
     title="variance of an attention logit, for two tokens or for a token with itself",
     check=PredictionCheck(
@@ -692,6 +695,7 @@ def _mlp_hidden(rng: np.random.Generator) -> list[Call]:
 question(
     "mlp_branch_variance",
     exercise=EXERCISE,
+    since="2",
     points=2,
     title="stretch: variance added by a pre-LN MLP branch with GELU or SiLU",
     check=PredictionCheck(
