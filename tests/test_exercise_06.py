@@ -76,20 +76,35 @@ def test_module_metadata():
     assert "scipy" not in ex06.ALLOWED_IMPORTS
 
 
+def _version_notes(exercise, versions):
+    """registry.version_note for each version, computed in a fresh interpreter: the registry
+    records a module's VERSION only when it imports the module itself, and this test file
+    imports the questions module first."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from course_utils.grading.registry import version_note\n"
+        f"print(json.dumps([version_note({exercise!r}, v) for v in {list(versions)!r}]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def test_an_older_copy_is_told_what_changed():
     """A copy from before layout= (no version in its metadata) is told every change; a version-2
     copy only the two questions changed in version 3. Both notebooks carry the version."""
     import nbformat
 
-    from course_utils.grading.registry import version_note
-
-    assert version_note("06_beyond", "3") is None
-    note = version_note("06_beyond", None)
+    current, unversioned, v2 = _version_notes("06_beyond", ["3", None, "2"])
+    assert current is None
     assert all(
-        q in note for q in ("orthogonal", "torch_conv_default_std", "torch_trunc_normal_std")
+        q in unversioned for q in ("orthogonal", "torch_conv_default_std", "torch_trunc_normal_std")
     )
-    note = version_note("06_beyond", "2")
-    assert "torch_conv_default_std" in note and "orthogonal," not in note
+    assert "torch_conv_default_std" in v2 and "orthogonal," not in v2
     for path in (SOLUTION, EXERCISE):
         assert nbformat.read(path, as_version=4).metadata["course"]["version"] == "3"
 
