@@ -24,8 +24,14 @@ EXERCISE = "01_symmetry"
 VERSION = "3"
 #: what a graded answer may import (the notebook's first cell says so too)
 ALLOWED_IMPORTS = ("numpy", "math")
-#: questions changed in VERSION 3 (surviving_units takes the biases b1: a new signature)
-CHANGED_IN_3 = ("constant", "count_distinct_units", "two_layer_train", "surviving_units")
+#: questions changed in VERSION 3 (points, checks; surviving_units takes the biases b1)
+CHANGED_IN_3 = (
+    "constant",
+    "count_distinct_units",
+    "two_layer_train",
+    "surviving_units",
+    "surviving_units_deep",
+)
 
 
 # ---- constant ------------------------------------------------------------------------------------
