@@ -13,12 +13,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from course_utils.grading import autograder
+from course_utils.grading import autograder, sandbox
 from course_utils.grading.registry import questions_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,3 +156,154 @@ def test_torch_only_where_grading_needs_it_and_never_the_cuda_build(tmp_path):
     assert "exit 1" in block and "CUDA" in block and "||" not in block
     proc = subprocess.run(["bash", "-n", "-c", setup], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+# ---- never a forgeable grade (issue 21, item 5) -----------------------------------------------
+def test_visible_messages_leave_out_the_inputs_drawn_at_grading_time():
+    names = [q.name for q in questions_for(EXERCISE)]
+    samples = {
+        "in_out layout: fan_in_and_fan_out((6, 76, 33)) returned (6, 76), which is not the "
+        "prediction (and 2 more). Hint: a dense weight is (fan_in, fan_out)": (
+            "fan_in_and_fan_out(…) returned (…), which is not the prediction",
+            "Hint: a dense weight is (fan_in, fan_out)",
+        ),
+        "sum_variance(7, 0.25, var_x=2.0) returned 3.5, expected 4.75; check the mean": (
+            "sum_variance(…) returned 3.5, expected …; check the mean",
+        ),
+        "shape: lecun_normal((3, 4), default_rng(17)) returned shape (4, 3), expected (3, 4)": (
+            "lecun_normal(…) returned shape (…), expected …",
+        ),
+    }
+    for message, kept in samples.items():
+        shown = autograder.visible_message(message, names)
+        assert not re.search(r"\d+,\s*\d+", shown), shown
+        for part in kept:
+            assert part in shown, (part, shown)
+    assert autograder.visible_message("expected a number or array", names) == (
+        "expected a number or array"
+    )
+
+
+def test_without_a_sandbox_or_a_separate_user_no_grade_is_written(zip_path, tmp_path):
+    """No bubblewrap (turned off) and no safe separate user (an unprivileged user cannot run
+    this Python, or the course is a source checkout, or the autograder is not root): the result
+    says so with score 0 instead of a grade the notebook could have forged."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    (root / "submission").mkdir()
+    shutil.copy(ROOT / "solutions" / f"{EXERCISE}.ipynb", root / "submission")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
+           "COURSE_GRADING_NO_BWRAP": "1"}  # fmt: skip
+    script = root / "source" / "run_autograder"
+    subprocess.run(["bash", str(script)], env=env, check=True, capture_output=True, timeout=300)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0.0 and results["tests"] == [], results
+    assert "cannot be graded safely" in results["output"], results["output"]
+
+
+DAEMON = """
+import subprocess, sys
+_code = '''
+import json, os, time
+forged = json.dumps({"score": 99.0, "output": "forged", "tests": []})
+open("/tmp/TOKEN.alive", "w").write(str(os.getuid()))
+for _ in range(400):
+    time.sleep(0.1)
+    for target in (RESULTS, RESULTS + ".tmp"):
+        try:
+            with open(target, "w") as fh:
+                fh.write(forged)
+            os.replace(RESULTS + ".tmp", RESULTS)
+        except OSError:
+            pass
+'''.replace("RESULTS", repr(RESULTS_PATH))
+subprocess.Popen(["setsid", sys.executable, "-c", _code + "# TOKEN"],
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+
+REAL_PACKAGE = """
+import importlib.util
+_spec = importlib.util.spec_from_file_location("_real", REAL_FILE)
+_real = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_real)
+raise RuntimeError("the real package was imported by path")
+"""
+
+
+def test_without_bubblewrap_the_kernel_runs_as_a_separate_user_and_forges_nothing(zip_path):
+    """Gradescope without bubblewrap (turned off here), the autograder as root with the course
+    installed from its wheel: a notebook leaves a `setsid` daemon that keeps rewriting
+    results.json after grading, and imports the installed package by its file path. The daemon
+    is gone before results.json is written and could not write it anyway; the package file is
+    unreadable; the grade is the notebook's own (one wrong answer, the rest right)."""
+    import nbformat
+    from test_sandbox_bounds import in_searchable_namespace
+
+    if os.geteuid() != 0:
+        pytest.skip("the separate-user path needs a root autograder (as on Gradescope)")
+    token = f"course-grade-daemon-{os.getpid()}"
+    root = Path(tempfile.mkdtemp(prefix="course-autograder-"))  # searchable, like /autograder
+    try:
+        root.chmod(0o755)
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(root / "source")
+        site = root / "venv" / "site-packages"
+        (wheel,) = (root / "source").glob("course_utils-*.whl")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
+             "--target", str(site), str(wheel)],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+        for path in [root / "venv", *(root / "venv").rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        results_path = root / "results" / "results.json"
+        nb = nbformat.read(ROOT / "solutions" / f"{EXERCISE}.ipynb", as_version=4)
+        (wrong,) = [c for c in nb.cells if c.source.startswith("def sum_variance(")]
+        wrong.source = "def sum_variance(n, var_w, var_x, mean_x=0.0):\n    return n * var_w * 1.5"
+        daemon = DAEMON.replace("RESULTS_PATH", repr(str(results_path))).replace("TOKEN", token)
+        real = REAL_PACKAGE.replace("REAL_FILE", repr(str(site / "course_utils" / "theory.py")))
+        nb.cells[2:2] = [nbformat.v4.new_code_cell(daemon), nbformat.v4.new_code_cell(real)]
+        (root / "submission").mkdir()
+        nbformat.write(nb, root / "submission" / f"{EXERCISE}.ipynb")
+        env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
+               "COURSE_GRADING_NO_BWRAP": "1", "PYTHONPATH": str(site)}  # fmt: skip
+        cmd = in_searchable_namespace(["bash", str(root / "source" / "run_autograder")])
+        if cmd is None:
+            pytest.skip("cannot make this Python searchable for another user here")
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=root)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        written = results_path.read_text()
+        time.sleep(3)  # the daemon would have rewritten it by now
+        assert results_path.read_text() == written
+        leftovers = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if token.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    leftovers.append(pid)
+            except OSError:
+                continue
+        results = json.loads(written)
+        alive = Path(f"/tmp/{token}.alive")
+        daemon_uid = alive.read_text() if alive.exists() else None
+    finally:
+        Path(f"/tmp/{token}.alive").unlink(missing_ok=True)
+        for pid in locals().get("leftovers", []):
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+        shutil.rmtree(root, ignore_errors=True)
+    assert daemon_uid == str(sandbox.SANDBOX_UID)  # the daemon ran, as the separate user
+    assert leftovers == []  # every process of that uid was killed
+    print(results["output"])
+    assert "separate unprivileged user" in results["output"], results["output"]
+    assert "cell 4 raised PermissionError" in results["output"], results["output"]
+    assert "imported by path" not in results["output"]
+    _validate(results)
+    by_id = {t["name"].split(":")[0]: t for t in results["tests"]}
+    assert by_id["sum_variance"]["status"] == "failed"
+    rest = [t for qid, t in by_id.items() if qid != "sum_variance"]
+    assert all(t["status"] == "passed" for t in rest), rest
+    full = sum(q.points for q in questions_for(EXERCISE))
+    assert results["score"] == pytest.approx(full - by_id["sum_variance"]["max_score"])

@@ -306,32 +306,37 @@ def _blocked_ancestors(paths: list[Path]) -> dict[Path, set[str]]:
     return out
 
 
-def _as_nobody(argv: list[str]) -> list[str] | None:
-    """``argv`` run as ``nobody`` in a private mount namespace where the folders holding Python,
-    the virtual environment and the course are searchable (an empty tmpfs is mounted over each
-    folder that is not, with only the needed children bound back). None when that cannot be
-    arranged here."""
+def in_searchable_namespace(argv: list[str], user: str | None = None) -> list[str] | None:
+    """``argv`` run (as ``user``, else as root) in a private mount namespace where the folders
+    holding Python, the virtual environment and the course are searchable by every user (an
+    empty tmpfs is mounted over each folder that is not, with only the needed children bound
+    back; the host's folders are untouched). None when that cannot be arranged here."""
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"):
         return None
     needed = [Path(sys.executable).resolve(), Path(sys.prefix).resolve(), ROOT]
-    needed += [Path(p).resolve() for p in (sys.base_prefix,)]
+    needed += [Path(sys.base_prefix).resolve()]
     blocked = _blocked_ancestors(needed)
     lines = ["set -e", "stage=$(mktemp -d)"]
     for n, (folder, children) in enumerate(sorted(blocked.items())):
         if folder == Path("/") or any(folder in other.parents for other in blocked):
             return None
         for m, child in enumerate(sorted(children)):
-            lines.append(
-                f'mkdir "$stage/{n}_{m}" && mount --bind "{folder / child}" "$stage/{n}_{m}"'
-            )
+            lines.append(f'mkdir "$stage/{n}_{m}"')
+            lines.append(f'mount --bind "{folder / child}" "$stage/{n}_{m}"')
         lines.append(f'mount -t tmpfs -o mode=755 tmpfs "{folder}"')
         for m, child in enumerate(sorted(children)):
-            lines.append(
-                f'mkdir "{folder / child}" && mount --bind "$stage/{n}_{m}" "{folder / child}"'
-            )
-    lines.append('exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"')
+            lines.append(f'mkdir "{folder / child}"')
+            lines.append(f'mount --bind "$stage/{n}_{m}" "{folder / child}"')
+    if user is not None:
+        lines.append(f'exec setpriv --reuid={user} --regid=nogroup --clear-groups -- "$@"')
+    else:
+        lines.append('exec "$@"')
     script = "\n".join(lines)
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *argv]
+
+
+def _as_nobody(argv: list[str]) -> list[str] | None:
+    return in_searchable_namespace(argv, "nobody")
 
 
 NOBODY_SCRIPT = """

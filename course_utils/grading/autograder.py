@@ -13,15 +13,29 @@
 * ``course_utils-*.whl`` - this course, built from the working tree.
 
 ``ROOT`` is ``/autograder`` on Gradescope; ``AUTOGRADER_ROOT`` overrides it (the tests unzip into
-a temporary folder). The grader runs each submission in its bubblewrap sandbox when the container
-allows user namespaces; Gradescope's default containers often do not, and then the grader runs
-with ``--no-sandbox`` and the results' ``output`` says so: the container, which Gradescope makes
-fresh for every submission, is then the only isolation (see docs/grading.md).
+a temporary folder). A grade written to ``results.json`` is never one the submission could forge
+(:func:`safe_mode`):
+
+* where bubblewrap can start, each submission runs in the grader's sandbox;
+* otherwise (Gradescope's default containers often forbid user namespaces), when the autograder
+  runs as root and an unprivileged user can run its Python, the kernel runs as a uid of its own
+  (:data:`~course_utils.grading.sandbox.SANDBOX_UID`) that cannot write to ``ROOT/results``
+  (root's, mode 0755, no folder above it writable by others), the installed ``course_utils`` and
+  ``ROOT/source`` (which holds the wheel) are made unreadable to it (mode 0700: only the stubbed
+  view can be imported), and every process of that uid is killed before ``results.json`` is
+  written;
+* where neither holds, ``results.json`` says the submission cannot be graded safely here (score
+  0, the reason in ``output``) rather than write a grade.
+
+``COURSE_GRADING_NO_BWRAP=1`` makes the grader act as if bubblewrap could not start (to test the
+other paths).
 
 Gradescope's format (``results.json``): ``score``, ``execution_time``, ``output``, and ``tests``,
 one entry per question with ``name``, ``score``, ``max_score``, ``status`` (``passed`` /
-``failed``), ``output`` and ``visibility``. The messages are the grader's own, which name the
-misconception but never the hidden inputs or the expected values. ``build(...,
+``failed``), ``output`` and ``visibility``. A test's ``output`` is the grader's message with the
+inputs drawn at grading time left out (:func:`visible_message`): the arguments of a call, shapes
+and expected values become ``…``; the misconception it names, the hint and the student's own
+returned value stay (``check()`` in the notebook shows the visible inputs in full). ``build(...,
 visibility="after_published")`` (``--visibility``) holds every test, and the score, until the
 instructor publishes the grades (Gradescope's values: ``visible``, the default, ``hidden``,
 ``after_due_date``, ``after_published``).
@@ -33,6 +47,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -44,7 +59,16 @@ from typing import Any
 
 from course_utils.grading.gradebook import write_text_atomic
 
-__all__ = ["VISIBILITIES", "build", "needs_torch", "results_from_report", "run", "sandbox_works"]
+__all__ = [
+    "VISIBILITIES",
+    "build",
+    "needs_torch",
+    "results_from_report",
+    "run",
+    "safe_mode",
+    "sandbox_works",
+    "visible_message",
+]
 
 #: Gradescope's visibility values for a test (and for the whole result).
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -248,6 +272,97 @@ def sandbox_works() -> bool:
     return sandbox.unavailable_reason() is None
 
 
+def _unsafe_ancestor(path: Path) -> str | None:
+    """Why another uid could write or replace ``path`` (it is not root's with mode 0755, or a
+    folder above it is writable by every user without the sticky bit), or None."""
+    for folder in [*reversed(path.parents), path]:
+        try:
+            info = folder.stat()
+        except OSError as err:
+            return f"{folder}: {err.strerror}"
+        if folder == path and (info.st_uid != 0 or info.st_mode & 0o022):
+            return f"{folder} is writable by others"
+        if folder != path and info.st_mode & 0o002 and not info.st_mode & stat.S_ISVTX:
+            return f"{folder} is writable by every user"
+    return None
+
+
+def _real_package() -> Path:
+    import course_utils
+
+    return Path(course_utils.__file__).resolve().parent
+
+
+def safe_mode(root: str | os.PathLike) -> tuple[str | None, str]:
+    """``("sandbox", "")`` where bubblewrap starts; ``("separate-user", "")`` where a root
+    autograder can run the kernel as an unprivileged uid of its own with the references out of
+    its reach (this makes ``ROOT/results`` root's and 0755, the installed package and
+    ``ROOT/source`` 0700); otherwise ``(None, why not)``."""
+    from course_utils.grading import runner
+
+    root = Path(root)
+    results = root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    if sandbox_works():
+        return "sandbox", ""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, "bubblewrap cannot start and the autograder does not run as root"
+    why = runner.unprivileged_python()
+    if why:
+        return None, f"bubblewrap cannot start and an unprivileged user cannot run Python ({why})"
+    package = _real_package()
+    if not {"site-packages", "dist-packages"} & set(package.parts):
+        return None, (
+            f"bubblewrap cannot start and the course package at {package} is a source checkout, "
+            "not an installed wheel (setup.sh installs one) that the grader can hide"
+        )
+    try:
+        os.chown(results, 0, 0)
+        results.chmod(0o755)
+        package.chmod(0o700)
+        if (root / "source").is_dir():
+            (root / "source").chmod(0o700)
+    except OSError as err:
+        return None, f"bubblewrap cannot start and {err.filename} cannot be protected ({err})"
+    why = _unsafe_ancestor(results)
+    if why:
+        return None, f"bubblewrap cannot start and the results folder is not safe: {why}"
+    return "separate-user", ""
+
+
+def _cannot_grade(reason: str) -> str:
+    return (
+        f"This submission cannot be graded safely on this autograder: {reason}. No grade was "
+        "written; please tell your instructor (the autograder needs bubblewrap, or root with the "
+        "course installed from its wheel)."
+    )
+
+
+_CALL_ARGS = r"\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)"  # up to three levels of parentheses
+_INT_TUPLE = re.compile(r"[(\[]\s*-?\d+\s*(?:,\s*-?\d+\s*)*,?\s*[)\]]")
+_EXPECTED = re.compile(r"\bexpected (?!a |an |the |to |one )[^,;]+?(?=[,;]|\. |\.$| \(|$)")
+
+
+def visible_message(message: str, names: list[str] | tuple[str, ...] = ()) -> str:
+    """``message`` without the inputs drawn at grading time: the arguments of a call of any of
+    ``names``, integer tuples (shapes) and expected values become ``…``; the diagnosis and the
+    hints stay."""
+    text = str(message)
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}{_CALL_ARGS}", f"{name}(…)", text)
+    text = _INT_TUPLE.sub("(…)", text)
+    return _EXPECTED.sub("expected …", text)
+
+
+def _names() -> list[str]:
+    try:
+        from course_utils.grading.registry import exercises, questions_for
+
+        return sorted({q.name for ex in exercises() for q in questions_for(ex)})
+    except Exception:  # noqa: BLE001
+        return []
+
+
 def _titles() -> dict[str, str]:
     try:
         from course_utils.grading.registry import exercises, questions_for
@@ -274,6 +389,7 @@ def results_from_report(
             "tests": tests,
         }
     titles = _titles()
+    names = _names()
     for q in report.get("questions") or []:
         qid = str(q.get("id"))
         tests.append(
@@ -282,7 +398,7 @@ def results_from_report(
                 "score": float(q.get("points") or 0.0),
                 "max_score": float(q.get("max_points") or 0.0),
                 "status": "passed" if q.get("passed") else "failed",
-                "output": str(q.get("message") or ""),
+                "output": visible_message(str(q.get("message") or ""), names),
                 "visibility": visibility,
             }
         )
@@ -330,12 +446,16 @@ def run(
     notebook, note = _pick(base / "submission", exercise)
     report = None
     notes = [note] if note else []
-    if notebook is not None:
-        sandboxed = sandbox_works()
+    mode, reason = safe_mode(base) if notebook is not None else (None, "")
+    if notebook is not None and mode is None:
+        notes.append(_cannot_grade(reason))
+    elif notebook is not None:
+        sandboxed = mode == "sandbox"
         if not sandboxed:
             notes.append(
-                "Graded without the bubblewrap sandbox (this container does not allow it); "
-                "the container Gradescope starts for this submission is its isolation."
+                "Graded without the bubblewrap sandbox (this container does not allow it): the "
+                "notebook ran as a separate unprivileged user, stopped before this grade was "
+                "written."
             )
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "report.json"
@@ -353,6 +473,10 @@ def run(
             if not sandboxed:
                 cmd.append("--no-sandbox")
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if not sandboxed:  # nothing the submission started outlives its grading
+                from course_utils.grading import runner, sandbox
+
+                runner.kill_uid(sandbox.SANDBOX_UID)
             if proc.returncode == 0 and out.is_file():
                 reports = json.loads(out.read_text(encoding="utf-8"))
                 report = reports[0] if reports else None
