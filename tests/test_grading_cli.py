@@ -364,3 +364,40 @@ def test_an_older_copy_is_graded_as_is_and_told_what_changed(graded):
     assert r["score"] == FULL, r
     assert "this copy is version 2 of exercise 03_lecun" in r["error"], r["error"]
     assert "fan_in_and_fan_out" in r["error"]
+
+
+def test_a_90_mb_answer_keeps_the_grader_small(tmp_path):
+    """One answer event of about 89 MB (a 66 MB float64 array, base64 in JSON): the grader reads
+    it in chunks, decodes the base64 straight into one buffer and drops the wire text once
+    decoded. Measured here: 354-365 MB peak (VmHWM of the grader process) against 158 MB for the
+    same notebook without it; the issue saw 1.13 GB."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import numpy as np\n_calls = [0]\n_honest = sum_variance\n\n\n"
+            "def sum_variance(*args, **kwargs):\n    _calls[0] += 1\n"
+            "    return np.ones(8_300_000) if _calls[0] == 1 else _honest(*args, **kwargs)\n"
+        )
+    )
+    path = tmp_path / "03_lecun-big.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "grades.json"
+    code = (
+        "import re, sys\n"
+        "from course_utils.grading.cli import main\n"
+        f"rc = main([{str(path)!r}, '--json', {str(out)!r}, '--quiet'])\n"
+        "status = open('/proc/self/status').read()\n"
+        "print('PEAK_KB', re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
+        "sys.exit(rc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=900, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peak_mb = int(proc.stdout.split("PEAK_KB")[1].split()[0]) / 1024
+    print(f"grader peak memory with a 90 MB answer: {peak_mb:.0f} MB")
+    assert peak_mb < 600
+    (report,) = json.loads(out.read_text())
+    q = _q(report, "sum_variance")
+    assert q["points"] == 0 and "(8300000,)" in q["message"], q  # judged, not dropped
+    assert report["score"] == FULL - POINTS["sum_variance"], report

@@ -66,7 +66,10 @@ def _judge(
             raw = answer.get("outcomes")
             if not isinstance(raw, list) or len(raw) != len(calls):
                 return zero(q.id, q.points, f"`{q.name}` returned no usable results")
-            outcomes = [Outcome.from_wire(o if isinstance(o, dict) else {}) for o in raw]
+            outcomes = []
+            for i, o in enumerate(raw):
+                outcomes.append(Outcome.from_wire(o if isinstance(o, dict) else {}))
+                raw[i] = None  # the wire text of a large array is not kept beside the array
             for call, outcome in zip(calls, outcomes, strict=True):
                 outcome.input = call.describe(q.name)
             used = next((o.error for o in outcomes if "not available while grading" in o.error), "")
