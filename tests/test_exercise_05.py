@@ -10,6 +10,7 @@ torch.nn.init.calculate_gain.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -32,8 +33,12 @@ from _grading_helpers import (
 )
 
 from course_utils.grading import get_question, run_checks
-from course_utils.grading.questions import ex05_he as ex05
 from course_utils.initializers import fan_in_and_fan_out
+
+# The registry loads every questions module itself, in order, and records each module's VERSION
+# as it does: importing this exercise's module directly first would hide it from the registry.
+get_question("he_normal")
+ex05 = importlib.import_module("course_utils.grading.questions.ex05_he")
 
 SOLUTION, EXERCISE = notebooks("05_he")
 IDS = ["he_normal", "he_uniform", "predicted_std", "he_activation_std", "quadrature_gain"]

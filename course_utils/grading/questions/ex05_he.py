@@ -20,7 +20,7 @@ import numpy as np
 from course_utils.activations import gaussian_expectation
 from course_utils.grading.checks import Call
 from course_utils.grading.predictions import initializer_with_mode, predicted
-from course_utils.grading.questions.ex04_glorot import LawGatedInitializer
+from course_utils.grading.questions._law_gate import LawGatedInitializer
 from course_utils.grading.registry import question
 
 EXERCISE = "05_he"
@@ -29,6 +29,15 @@ EXERCISE = "05_he"
 VERSION = "2"
 #: what a graded answer may import (scipy is not installed for students: math.erf is there)
 ALLOWED_IMPORTS = ("numpy", "math")
+#: questions changed in version 2 (grading an older copy names them): every check was
+#: reworked, and new inputs or arguments were added to the predictions
+CHANGED_IN_2 = (
+    "he_normal",
+    "he_uniform",
+    "predicted_std",
+    "he_activation_std",
+    "quadrature_gain",
+)
 
 
 def _he(fi: int, fo: int) -> float:
