@@ -13,6 +13,7 @@ student notebook.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -32,8 +33,14 @@ from _grading_helpers import (
 )
 
 from course_utils.grading import get_question, run_checks
-from course_utils.grading.questions import ex06_beyond as ex06
+from course_utils.grading.registry import questions_for
 from course_utils.initializers import fan_in_and_fan_out
+
+# The registry imports the questions modules itself (it records their VERSION and change history
+# only then), so the module is taken from it rather than imported here first: importing it
+# before the registry loads left exercise_info() empty for every test in the same process.
+questions_for("06_beyond")
+ex06 = sys.modules["course_utils.grading.questions.ex06_beyond"]
 
 SOLUTION, EXERCISE = notebooks("06_beyond")
 IDS = [

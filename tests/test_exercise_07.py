@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 import nbformat
 import numpy as np
@@ -27,7 +28,12 @@ from _grading_helpers import (
 
 from course_utils import modern
 from course_utils.grading import get_question, questions_for, run_checks
-from course_utils.grading.questions import ex07_modern as ex07
+
+# The registry imports the questions modules itself (it records their VERSION and change history
+# only then), so the module is taken from it rather than imported here first: importing it
+# before the registry loads left exercise_info() empty for every test in the same process.
+questions_for("07_modern")
+ex07 = sys.modules["course_utils.grading.questions.ex07_modern"]
 
 EXERCISE = "07_modern"
 SOLUTION, BLANK = notebooks(EXERCISE)
