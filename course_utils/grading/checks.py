@@ -133,13 +133,20 @@ class Outcome:
     global_rng: bool = False
     #: the call that produced it, as :meth:`Call.describe` shows it (set by the judge)
     input: str = ""
+    #: positions (int) or names (str) of array arguments the call modified (a question that
+    #: says "do not modify the arguments" grades it)
+    modified: tuple = ()
 
     @classmethod
     def from_wire(cls, data: dict) -> Outcome:
         """Decode the harness's JSON; anything malformed becomes a failed outcome."""
         try:
             if data.get("ok"):
-                return cls(True, decode(data.get("value")), "", bool(data.get("global_rng")))
+                out = cls(True, decode(data.get("value")), "", bool(data.get("global_rng")))
+                changed = data.get("modified") or ()
+                if isinstance(changed, list):
+                    out.modified = tuple(c for c in changed[:20] if isinstance(c, (int, str)))
+                return out
             return cls(
                 False, None, str(data.get("error", "failed"))[:500], bool(data.get("global_rng"))
             )

@@ -272,6 +272,24 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
+_WATCH_BYTES = 16 * 2**20  # array arguments copied per call to see whether the call modified them
+
+
+def _snapshot(args: list, kwargs: dict) -> list[tuple[Any, np.ndarray, bytes]]:
+    """(position or name, array, its bytes) of the array arguments, up to ``_WATCH_BYTES``."""
+    out, total = [], 0
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        if isinstance(value, np.ndarray) and total + value.nbytes <= _WATCH_BYTES:
+            out.append((key, value, value.tobytes()))
+            total += value.nbytes
+    return out
+
+
+def _modified(watched: list[tuple[Any, np.ndarray, bytes]]) -> list:
+    """Positions (int) or names (str) of the watched arguments whose contents changed."""
+    return [key for key, value, before in watched if value.tobytes() != before]
+
+
 def call_one(
     obj: Any, call: dict, time_limit: float, *, cpu: bool = False, wall_limit: float = 0.0
 ) -> dict:
@@ -285,6 +303,7 @@ def call_one(
         kwargs = {str(k): decode(v) for k, v in (call.get("kwargs") or {}).items()}
     except Exception as err:  # pragma: no cover - the grader built these itself
         return {"ok": False, "error": f"bad call: {_describe(err)}", "global_rng": False}
+    watched = _snapshot(args, kwargs)
     saved = np.random.get_state()  # noqa: NPY002 - restored below
     before = _global_state_key()
     out_stdout, out_stderr = sys.stdout, sys.stderr
@@ -324,6 +343,9 @@ def call_one(
         sys.stdout, sys.stderr = _Sink(), _Sink()
         value = obj(*args, **kwargs)
         result = {"ok": True, "value": encode(value)}
+        modified = _modified(watched)
+        if modified:  # the call changed the caller's arrays (a question may forbid that)
+            result["modified"] = modified
     except CallTimeout as err:
         result = {"ok": False, "error": f"timeout: {err}"}
     except BaseException as err:  # noqa: BLE001 - student code may raise anything
