@@ -65,6 +65,12 @@ def shard(items: list, k: int, n: int) -> list:
     return items[start : start + size + (1 if k <= extra else 0)]
 
 
+def _course_version() -> str:
+    from course_utils import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exit status 2 on a usage error, as argparse does)."""
     p = argparse.ArgumentParser(
@@ -175,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="do not print the text report")
+    p.add_argument(
+        "--version", action="version", version=f"%(prog)s {_course_version()}",
+        help="print the course's version and exit",
+    )  # fmt: skip
     return p
 
 
