@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from course_utils import initializers, symmetry
-from course_utils.grading.checks import Call, CheckResult, Outcome, Rng
+from course_utils.grading.checks import NO_OUTPUT, Call, CheckResult, Outcome, Rng
 from course_utils.grading.predictions import PredictedCheck, apply_gate, predicted
 from course_utils.grading.registry import question
 
@@ -290,6 +290,40 @@ question(
 )
 
 
+_TRAIN_ARGS = ("x", "y", "w1", "w2")
+
+
+class _TrainCheck(PredictedCheck):
+    """Values against the library's ``two_layer_train``, plus "do not modify the arguments":
+    the harness reports which array arguments a call changed. Training the caller's arrays in
+    place loses half of the question (a side requirement: the values may still be right)."""
+
+    def verdict(self, calls: list[Call], outcomes: list[Outcome], name: str) -> list[CheckResult]:
+        results = super().verdict(calls, outcomes, name)
+        changed = [(c, o) for c, o in zip(calls, outcomes, strict=True) if o.ok and o.modified]
+        if not any(o.ok for o in outcomes):
+            results.append(CheckResult("arguments unchanged", False, NO_OUTPUT, weight=2.0))
+        elif changed:
+            call, out = changed[0]
+            which = ", ".join(
+                _TRAIN_ARGS[k] if isinstance(k, int) and k < len(_TRAIN_ARGS) else str(k)
+                for k in out.modified
+            )
+            results.append(
+                CheckResult(
+                    "arguments unchanged",
+                    False,
+                    f"{call.describe(name)} changed the caller's {which}: the updates must act "
+                    "on copies (the text says: do not modify the arguments)",
+                    weight=2.0,
+                )
+            )
+        else:
+            results.append(CheckResult("arguments unchanged", True, "the caller's arrays are "
+                                       "untouched", weight=2.0))  # fmt: skip
+        return apply_gate(results, ["random start"])
+
+
 def _train_calls(rng: np.random.Generator) -> list[Call]:
     calls = []
     for constant_start in (False, False, True, True):
@@ -304,7 +338,7 @@ question(
     exercise=EXERCISE,
     points=0.5,
     title="k steps of full-batch gradient descent (clones stay clones)",
-    check=predicted(
+    check=_TrainCheck(
         symmetry.two_layer_train,
         visible=[
             Call(_visible_net(False, 4), {"lr": 0.5, "steps": 10}, group="random start"),
