@@ -24,7 +24,7 @@ export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
-.PHONY: system-deps constraints autograder links test-portable release
+.PHONY: system-deps constraints autograder links test-portable release nbgrader
 
 setup: $(STAMP)
 
@@ -107,6 +107,18 @@ BRANCH ?= main
 links: setup
 	@test -n "$(HUB)" -a -n "$(REPO)" || { echo "usage: make links HUB=https://hub... REPO=https://github.com/... [BRANCH=main]"; exit 2; }
 	@$(BIN)/python -m course_utils.links --hub "$(HUB)" --repo "$(REPO)" --branch "$(BRANCH)" --root .
+
+# nbgrader for the instructor (the [nbgrader] extra; docs/deploy.md has the round trip). Its server
+# and JupyterLab extensions (and the notebook app it pulls in) are disabled in .venv, so the
+# JupyterLab of `make lab` stays the students' (tests/test_lab_root.py checks it).
+NBGRADER_SERVER_EXTENSIONS := nbgrader.server_extensions.formgrader \
+	nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.assignment_list \
+	nbgrader.server_extensions.course_list notebook
+nbgrader: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[nbgrader]'
+	@for e in $(NBGRADER_SERVER_EXTENSIONS); do \
+		$(BIN)/jupyter server extension disable --sys-prefix $$e >/dev/null 2>&1 || exit 1; done
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader @jupyter-notebook/lab-extension
 
 # The tree a class receives (build/release): lectures, exercises, the library with check() judging
 # from stored visible expectations; no solutions/, no question module, no reference (docs/deploy.md).

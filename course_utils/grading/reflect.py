@@ -74,8 +74,18 @@ def written_answers(nb: Any) -> list[dict[str, Any]]:
     return out
 
 
+#: nbgrader's placeholder in a released written-answer cell
+NBGRADER_UNANSWERED = "YOUR ANSWER HERE"
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace(UNANSWERED, " ").replace(NBGRADER_UNANSWERED, " ").split())
+
+
 def _answered(text: str, blank: str = UNANSWERED) -> bool:
-    return text.strip() not in ("", UNANSWERED, blank.strip())
+    """False when ``text`` is the cell as handed out (placeholders of this course or nbgrader
+    aside, the same words as the student version ``blank``)."""
+    return _words(text) not in ("", _words(blank))
 
 
 def _blanks(exercise: str) -> dict[str, str]:
