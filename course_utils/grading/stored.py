@@ -10,7 +10,9 @@ questions whose checks use the same verdict code as the grader:
 ``"stored"``
     A :class:`~course_utils.grading.predictions.PredictedCheck` whose reference (and whose
     known-mistake formulas) are lookup tables keyed by the input (:func:`call_key`): the expected
-    value of each visible call, or the exception type the reference raises.
+    value of each visible call, or the exception type the reference raises. A question whose
+    check subclasses it with a verdict of its own (a dtype, arguments left unchanged) gets that
+    subclass, shipped without its input generator, on the same tables.
 ``"initializer"`` / ``"mode_initializer"``
     The engine's statistical initializer checks, with the target variance a table of
     ``(fan_in, fan_out) -> variance`` for the visible shapes.
@@ -289,7 +291,7 @@ def check_from_spec(spec: dict, shipped: Any = None) -> QuestionCheck:
     if kind == "gated":
         return gated(check_from_spec(spec["inner"], shipped), main=list(spec["main"]))
     if kind == "stored":
-        return StoredCheck(
+        stored = StoredCheck(
             calls_from_json(spec["calls"]),
             spec["expected"],
             rtol=float(spec["rtol"]),
@@ -299,6 +301,13 @@ def check_from_spec(spec: dict, shipped: Any = None) -> QuestionCheck:
             main=spec.get("main"),
             dtype_check=spec.get("dtype_check"),
         )
+        if not spec.get("class"):
+            return stored
+        # a shipped subclass with its own verdict, on the stored reference and calls
+        cls = getattr(shipped, spec["class"])
+        check = cls.__new__(cls)
+        check.__dict__.update(vars(stored))
+        return check
     if kind == "initializer":
         return _initializer(spec)
     if kind == "mode_initializer":
