@@ -107,10 +107,13 @@ def test_a_graded_call_is_limited_by_cpu_time_not_wall_time():
         wall = time.monotonic()
         loaded = call_one(work, {"args": []}, 1.0, cpu=True, wall_limit=60.0)
         wall = time.monotonic() - wall
+        by_wall = call_one(work, {"args": []}, 1.0)  # the old rule: 1 s of wall time
     finally:
         _stop(burners)
     print(f"0.3 s of CPU took {wall:.2f} s of wall time under load")
     assert loaded["ok"], loaded
+    # the load is real: the same correct call fails a 1 s wall-time limit
+    assert by_wall["error"] == "timeout: took longer than 1 s", by_wall
     slept = call_one(lambda: time.sleep(30), {"args": []}, 1.0, cpu=True, wall_limit=1.5)
     assert not slept["ok"] and slept["error"] == "timeout: took longer than 1.5 s"
 
