@@ -9,9 +9,17 @@ import math
 
 import numpy as np
 import pytest
-import torch
+
+try:
+    import torch
+except ImportError:  # torch-free environments (make test-pythons)
+    torch = None
 
 from course_utils import experiments as ex
+
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="torch is not installed (a torch-free environment)"
+)
 
 
 def test_correlated_inputs_keep_linear_growth_but_a_repeated_weight_does_not():
@@ -85,6 +93,7 @@ def test_propagate_over_seeds_mean_gradient_is_he_fan_out_theory():
         ex.propagate_over_seeds(widths, "he_normal", "relu", [])
 
 
+@needs_torch
 def test_lecun_in_frameworks():
     """All three have n_in Var(w) = 1 within 5 SE (SE of a sample variance: sqrt(2/N) for a
     normal, less for the truncated one); only the truncated one is bounded by 2/0.8796, and

@@ -6,8 +6,15 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
+
+try:
+    import torch
+except ImportError:  # torch-free environments (make test-pythons)
+    torch = None
+try:
+    from torch import nn
+except ImportError:  # torch-free environments (make test-pythons)
+    nn = None
 
 from course_utils.initializers import orthogonal
 from course_utils.lsuv import (
@@ -21,6 +28,11 @@ from course_utils.lsuv import (
 
 # float64 arithmetic on O(1) numbers: relative rounding error of a variance of ~1e5 terms is
 # far below 1e-12; 1e-9 leaves room for the float32 weights the library returns.
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="torch is not installed (a torch-free environment)"
+)
+
+
 EXACT = 1e-9
 FLOAT32_EXACT = 1e-5  # float32 weights: relative rounding 6e-8 per entry, summed in quadrature
 
@@ -217,6 +229,7 @@ def _outputs(model: nn.Module, x: torch.Tensor, types: tuple[type, ...]) -> list
     return seen
 
 
+@needs_torch
 def test_lsuv_torch_mlp_all_layers_within_tolerance():
     g = torch.Generator().manual_seed(0)
     model = _torch_mlp(g)
@@ -236,6 +249,7 @@ def test_lsuv_torch_mlp_all_layers_within_tolerance():
     )
 
 
+@needs_torch
 def test_lsuv_torch_conv_net_and_biases_need_more_steps_at_tight_tolerance():
     """Conv + Linear with PyTorch's non-zero default biases: a tight tolerance needs > 1 step."""
     g = torch.Generator().manual_seed(1)
@@ -251,6 +265,7 @@ def test_lsuv_torch_conv_net_and_biases_need_more_steps_at_tight_tolerance():
     assert max(r.iterations for r in reports) > 1
 
 
+@needs_torch
 def test_lsuv_torch_matches_numpy_without_bias():
     """Same orthogonal weights, same batch, no bias: torch and numpy rescale identically."""
     rng = np.random.default_rng(8)
@@ -270,6 +285,7 @@ def test_lsuv_torch_matches_numpy_without_bias():
         np.testing.assert_allclose(lin.weight.detach().numpy().T, w, rtol=1e-10)
 
 
+@needs_torch
 def test_lsuv_torch_is_reproducible_with_a_seeded_generator():
     x = torch.randn(64, 50, generator=torch.Generator().manual_seed(9))
     m1, m2 = _torch_mlp(None), _torch_mlp(None)
@@ -279,6 +295,7 @@ def test_lsuv_torch_is_reproducible_with_a_seeded_generator():
         torch.testing.assert_close(p1, p2, rtol=0, atol=0)
 
 
+@needs_torch
 def test_lsuv_torch_bad_arguments():
     model = nn.Sequential(nn.Linear(4, 2))
     x = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
@@ -296,6 +313,7 @@ def test_lsuv_torch_bad_arguments():
         lsuv_torch(unused, x)
 
 
+@needs_torch
 def test_layer_variances_torch_matches_numpy_and_its_standard_error_is_calibrated():
     """The variance over all entries equals numpy's on the hooked outputs. Calibration of the SE:
     over R = 200 fresh batches of B = 100 rows the estimates scatter with sd ~ the reported SE;
@@ -324,6 +342,7 @@ def test_layer_variances_torch_matches_numpy_and_its_standard_error_is_calibrate
         layer_variances_torch(net, x[:1])
 
 
+@needs_torch
 def test_training_comparison_is_deterministic_and_leaves_the_global_rng_alone():
     torch = pytest.importorskip("torch")
     from course_utils.lsuv import training_comparison

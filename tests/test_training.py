@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
-from course_utils import data, initializers
-from course_utils.training import (
+torch = pytest.importorskip("torch", reason="torch is not installed (a torch-free environment)")
+nn = torch.nn
+
+from course_utils import data, initializers  # noqa: E402
+from course_utils.training import (  # noqa: E402
     History,
     apply_init,
     build_mlp,
