@@ -24,7 +24,7 @@ export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
 .PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
-.PHONY: system-deps constraints autograder links test-portable release nbgrader
+.PHONY: system-deps constraints autograder links test-portable test-pythons release nbgrader
 
 setup: $(STAMP)
 
@@ -80,6 +80,11 @@ test: lint unit nbval
 test-portable: setup
 	@nbs=$$(find notebooks solutions exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort); \
 	COURSE_KERNEL_PROFILE=portable $(BIN)/python -m pytest $(NBVAL_FLAGS) -n 2 --dist loadfile -q $$nbs
+
+# The unit tests on every Python 3.10-3.13 this machine has (pyenv, PATH or uv), each in a
+# torch-free venv of its own (.venv-py/3.X): torch tests skip there with the reason.
+test-pythons:
+	bash tools/test_pythons.sh
 
 # Re-execute every lecture and solution notebook in place (outputs are committed).
 notebooks: setup
