@@ -137,3 +137,23 @@ def assert_no_closed_forms(exercise_path: Any, forbidden: dict[str, list[str]]) 
         for pattern in patterns:
             hit = re.search(pattern, text, flags=re.IGNORECASE)
             assert hit is None, f"{qid}: the student notebook shows {hit.group(0)!r} ({pattern})"
+
+
+def assert_judged_on_their_rule(qid: str, corpus: dict[str, Callable[..., Any]]) -> None:
+    """No answer of ``corpus`` is stopped by a library reference stubbed while grading (a wrong
+    answer written with the library's own helpers would earn 0 for that reason, not for its
+    rule), on the visible inputs and on the hidden ones."""
+    for label, answer in corpus.items():
+        messages = [run_checks(qid, answer).message]
+        q = get_question(qid)
+        calls = q.check.calls(np.random.default_rng(0))
+        hidden = judge(
+            q, calls, harness.run_question({q.name: answer}, request_for(q, calls, time_limit=20))
+        )
+        messages.append(hidden.message)
+        for m in messages:
+            assert "not available while grading" not in m and "library reference" not in m, (
+                qid,
+                label,
+                m,
+            )

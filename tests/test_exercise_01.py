@@ -22,6 +22,7 @@ import sys
 import numpy as np
 import pytest
 from _exercise_helpers import (
+    assert_judged_on_their_rule,
     assert_no_closed_forms,
     assert_points_split,
     assert_stubs_earn_zero,
@@ -159,6 +160,11 @@ def _count_greedy(w, tol, same):
     return len(reps)
 
 
+def _count_local(w, tol=0.0):
+    """The right count, written out: the library's is out of reach while grading."""
+    return _count_greedy(w, tol, lambda d: float(np.max(np.abs(d), initial=0.0)) <= tol)
+
+
 def _keys(*parts):
     return np.concatenate(
         [np.asarray(p, float).reshape(-1, np.asarray(p).shape[-1]) for p in parts]
@@ -184,7 +190,7 @@ CORPUS = {
         ).astype(dtype),
     },
     "count_distinct_units": {
-        "rows": lambda w, *, tol=0.0: symmetry.count_distinct_units(np.asarray(w).T, tol=tol),
+        "rows": lambda w, *, tol=0.0: _count_local(np.asarray(w).T, tol=tol),
         "tol ignored": lambda w, *, tol=0.0: int(np.unique(np.asarray(w).T, axis=0).shape[0]),
         "tol by rounding": lambda w, *, tol=0.0: ex01._count_rounding(w, tol),
         "Euclidean distance": lambda w, *, tol=0.0: _count_greedy(
@@ -238,7 +244,7 @@ CORPUS = {
         "outgoing weights left out": lambda w1, b1, w2: int(
             np.unique(_keys(w1, np.asarray(b1).reshape(1, -1)).T, axis=0).shape[0]
         ),
-        "tiny differences merged (tol 1e-6)": lambda w1, b1, w2: symmetry.count_distinct_units(
+        "tiny differences merged (tol 1e-6)": lambda w1, b1, w2: _count_local(
             _keys(w1, np.asarray(b1).reshape(1, -1), np.asarray(w2).T), tol=1e-6
         ),
         "every unit different": lambda w1, b1, w2: np.asarray(w1).shape[1],
@@ -252,7 +258,7 @@ CORPUS = {
             int(np.unique(np.asarray(w), axis=0).shape[0]) for w in ws[1:]
         ],
         "tiny differences merged (tol 1e-6)": lambda ws: [
-            symmetry.count_distinct_units(_keys(a, np.asarray(b).T), tol=1e-6)
+            _count_local(_keys(a, np.asarray(b).T), tol=1e-6)
             for a, b in zip(ws[:-1], ws[1:], strict=True)
         ],
         "every unit different": lambda ws: [np.asarray(w).shape[1] for w in ws[:-1]],
@@ -267,6 +273,7 @@ CORPUS = {
 @pytest.mark.parametrize("qid", IDS)
 def test_wrong_answers_earn_at_most_a_quarter(qid):
     assert_wrong_answers_fail(qid, CORPUS[qid])
+    assert_judged_on_their_rule(qid, CORPUS[qid])
 
 
 def test_a_missing_dtype_keeps_partial_credit_never_full():

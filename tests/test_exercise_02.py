@@ -24,6 +24,7 @@ import sys
 import numpy as np
 import pytest
 from _exercise_helpers import (
+    assert_judged_on_their_rule,
     assert_no_closed_forms,
     assert_points_split,
     assert_stubs_earn_zero,
@@ -264,7 +265,8 @@ def test_blank_exercise_is_graded_zero_without_crashing(graded):
 
 # ---- typical wrong answers: each earns at most 25 %, check() fails it --------------------------
 def _sat(widths, sigma, threshold=0.99, **kw):
-    return ex02.predicted_saturation_reference(widths, sigma, threshold)
+    # library-free: the references call course_utils.theory.predict, stubbed while grading
+    return ex02.saturation_variant(widths, sigma, threshold, **kw)
 
 
 CORPUS = {
@@ -295,17 +297,17 @@ CORPUS = {
         "linear recursion": ex02._saturation_linear_recursion,
         "fan_out": ex02._saturation_fan_out,
         "width left out": ex02._saturation_no_width,
-        "artanh missing": lambda widths, sigma, threshold=0.99: ex02._saturation_edge(
+        "artanh missing": lambda widths, sigma, threshold=0.99: _sat(
             widths, sigma, threshold, edge=threshold
         ),
-        "one tail": lambda widths, sigma, threshold=0.99: 0.5 * _sat(widths, sigma, threshold),
+        "one tail": lambda widths, sigma, threshold=0.99: _sat(widths, sigma, threshold, tails=1),
         "threshold ignored": lambda widths, sigma, threshold=0.99: _sat(widths, sigma),
     },
     "gradient_preserving_std": {
         "near z = 0": lambda width, depth: 1 / math.sqrt(width),
         "gain 5/3": lambda width, depth: 5 / 3 / math.sqrt(width),
-        "depth - 1 factors": lambda width, depth: (
-            ex02._critical_c(width, depth, "tanh", depth - 1) / math.sqrt(width)
+        "depth - 1 factors": lambda width, depth: ex02.critical_variant(
+            width, depth, "tanh", factors=depth - 1
         ),
         "E[f'] not squared": lambda width, depth: ex02.critical_variant(
             width, depth, "tanh", square=False
@@ -314,12 +316,12 @@ CORPUS = {
             width, depth, "tanh", recursion=False
         ),
         "sigma sqrt(n) returned": lambda width, depth: (
-            ex02.gradient_preserving_std_reference(width, depth) * math.sqrt(width)
+            ex02.critical_variant(width, depth, "tanh") * math.sqrt(width)
         ),
     },
     "sigmoid_gradient_preserving_std": {
         "variance carried": ex02._sigmoid_with_variance,
-        "tanh answer": lambda width, depth: ex02.gradient_preserving_std_reference(width, depth),
+        "tanh answer": lambda width, depth: ex02.critical_variant(width, depth, "tanh"),
         "E[s'] not squared": lambda width, depth: ex02.critical_variant(
             width, depth, "sigmoid", square=False
         ),
@@ -343,6 +345,7 @@ def _abs_stats(weights, x, _activation="relu"):
 @pytest.mark.parametrize("qid", IDS)
 def test_wrong_answers_earn_at_most_a_quarter(qid):
     assert_wrong_answers_fail(qid, CORPUS[qid], seeds=2 if qid in PREDICTIONS else 3)
+    assert_judged_on_their_rule(qid, CORPUS[qid])
 
 
 # ---- no answer in the student's notebook -------------------------------------------------------

@@ -268,6 +268,21 @@ def _saturation_edge(widths, sigma, threshold, *, edge):
     return np.array([math.erfc(edge / math.sqrt(2.0 * q)) for q in p.pre_activation_var])
 
 
+def saturation_variant(
+    widths, sigma, threshold=SATURATION, *, edge: float | None = None, tails: int = 2
+) -> np.ndarray:
+    """The tanh recursion with Gaussian expectations only (library-free, for the tests' wrong
+    answers): the right prediction by default; ``edge`` replaces artanh(threshold), ``tails=1``
+    counts one side."""
+    out, m2 = [], 1.0
+    cut = math.atanh(float(threshold)) if edge is None else float(edge)
+    for n_in in widths[:-1]:
+        q = n_in * float(sigma) ** 2 * m2
+        out.append(math.erfc(cut / math.sqrt(2.0 * q)) * tails / 2)
+        m2 = float(gaussian_expectation(_tanh_sq, q))
+    return np.array(out)
+
+
 def _profile(rng: np.random.Generator) -> list[int]:
     depth = int(rng.integers(3, 7))
     return [int(v) for v in rng.integers(50, 1001, size=depth + 1)]
@@ -375,20 +390,24 @@ def critical_variant(
     square: bool = True,
     recursion: bool = True,
     carry: str = "second moment",
+    factors: int | None = None,
 ) -> float:
     """sigma for the wrong rules of the corpus (one switch each; all defaults: the right rule).
 
     ``square=False`` uses E[f'(z)] for E[f'(z)^2]; ``recursion=False`` keeps every layer at the
-    first layer's q; ``carry="variance"`` feeds Var(f(z)) forward instead of E[f(z)^2]."""
+    first layer's q; ``carry="variance"`` feeds Var(f(z)) forward instead of E[f(z)^2];
+    ``factors`` multiplies only the last ``factors`` layers' factors. Library-free (Gaussian
+    expectations only), so the tests' wrong answers can call it while the references are stubbed."""
     f, fp = _ACTS[activation]
 
     def log_ratio(c: float) -> float:
         v, m2, total, q_first = c * c, 1.0, 0.0, None
-        for _ in range(int(depth)):
+        for layer in range(int(depth)):
             q = v * m2 if (recursion or q_first is None) else q_first
             q_first = q if q_first is None else q_first
             e = gaussian_expectation((lambda z: fp(z) ** 2) if square else fp, q)
-            total += math.log(v * float(e))
+            if factors is None or layer >= int(depth) - int(factors):
+                total += math.log(v * float(e))
             m1 = float(gaussian_expectation(f, q))
             m2 = float(gaussian_expectation(lambda z: f(z) ** 2, q))
             if carry == "variance":

@@ -115,14 +115,21 @@ question(
 
 # ---- lecun_normal, lecun_uniform ---------------------------------------------------------------
 #: the checks that carry the concept: the variance, the shape of the law, the uniform's bound,
-#: and drawing from the rng argument; the others (runs, shape, dtype, mean, different seeds)
+#: and drawing from the rng argument; the others (runs, shape, dtype, mean)
 #: count only when these pass, so a wrong law or a wrong variance earns nothing
-_INIT_MAIN = ("variance", "distribution", "bound", "same seed, same values", "uses only rng")
+_INIT_MAIN = (
+    "variance",
+    "distribution",
+    "bound",
+    "same seed, same values",
+    "different seeds differ",
+    "uses only rng",
+)
 
 
 class ConceptGate(QuestionCheck):
     """``inner``'s checks with those named in ``concept`` merged into one main check (passed only
-    when each of them passed, weighted by their total, its message the first failure's): a wrong
+    when each of them passed, weighted by their total, its message every failure's): a wrong
     variance, a wrong law or draws from numpy's global state then earn nothing, while a missed
     side requirement (the dtype) still keeps partial credit. (Several separate main checks would
     each still earn their own weight when another one fails.)"""
@@ -144,7 +151,7 @@ class ConceptGate(QuestionCheck):
         merged = CheckResult(
             self.name,
             bool(parts) and not failing,
-            f"{failing[0].name}: {failing[0].message}" if failing else "correct law from rng",
+            "; ".join(f"{r.name}: {r.message}" for r in failing) or "correct law from rng",
             weight=sum(r.weight for r in parts) or 1.0,
             main=True,
         )
