@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import json
 import os
@@ -199,6 +200,70 @@ def study_minutes(readme: Path) -> dict[str, str]:
     return minutes
 
 
+def syllabus_exercises(readme: Path) -> dict[str, str]:
+    """Each lecture's exercise from the README's syllabus table (lecture 08's is 07_modern)."""
+    found = {}
+    if not readme.is_file():
+        return found
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        lecture = re.match(r"\|\s*\d\d\s*\|.*\(notebooks/([^)]+)\.ipynb\)", line)
+        exercise = re.search(r"\(exercises/([^)]+)\.ipynb\)", line)
+        if lecture and exercise:
+            found[lecture.group(1)] = exercise.group(1)
+    return found
+
+
+def repository_url(root: Path | None = None) -> str:
+    """``[project.urls] Repository``: from ``root/pyproject.toml`` when there is one, else from the
+    installed package's metadata (the one place the address is written)."""
+    pyproject = None if root is None else Path(root) / "pyproject.toml"
+    if pyproject is not None and pyproject.is_file():
+        import tomllib
+
+        with open(pyproject, "rb") as f:
+            url = tomllib.load(f).get("project", {}).get("urls", {}).get("Repository")
+        if url:
+            return url.rstrip("/")
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        for entry in metadata("course_utils").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() == "repository":
+                return url.strip().rstrip("/")
+    except PackageNotFoundError:
+        pass
+    raise ValueError("no Repository URL in pyproject.toml or the installed metadata")
+
+
+def colab_url(notebook: str, root: Path | None = None) -> str:
+    """Google Colab's address of ``notebook`` (a path in the repository, ``notebooks/00_x.ipynb``)
+    at the release tag ``v{__version__}``, the release its first cell installs in Colab."""
+    from course_utils import __version__
+
+    repo = repository_url(root)
+    m = re.match(r"https://github\.com/([^/]+/[^/]+?)(?:\.git)?$", repo)
+    if not m:
+        raise ValueError(f"Colab opens notebooks from GitHub only; the repository is {repo}")
+    return f"https://colab.research.google.com/github/{m.group(1)}/blob/v{__version__}/{notebook}"
+
+
+# MathJax 2 (the site's) typesets \text{...} literally, so \text{fan\_in} shows its backslash;
+# MathJax 3 in JupyterLab reads the escape as "_". nbconvert's markdown keeps math as written, so
+# the escapes are undone here, inside text-mode arguments only, before rendering.
+_TEXT_MODE = re.compile(r"\\(text|textrm|textit|textbf|textsf|texttt|mbox)\{([^{}]*)\}")
+_TEXT_ESCAPE = re.compile(r"\\([_%&#])")
+
+
+def _unescape_text(m: re.Match) -> str:
+    return "\\" + m.group(1) + "{" + _TEXT_ESCAPE.sub(r"\1", m.group(2)) + "}"
+
+
+def mathjax2_text_escapes(source: str) -> str:
+    r"""``\text{fan\_in}`` -> ``\text{fan_in}`` (also ``\%``, ``\&``, ``\#``) in Markdown source."""
+    return _TEXT_MODE.sub(_unescape_text, source)
+
+
 def _relink(text: str) -> str:
     """Links between notebooks point at the rendered pages instead of the .ipynb files."""
     return re.sub(r'href="(?!https?:)([^"#]+?)\.ipynb(#[^"]*)?"', r'href="\1.html\2"', text)
@@ -240,6 +305,9 @@ def _exporter(kind: str, urls: dict[str, str], depth: int):
 
 def _render(source: Path, target: Path, exporter) -> None:
     nb = site_a11y.strip_widgets(nbformat.read(source, as_version=4))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = mathjax2_text_escapes(cell.source)
     files_dir = f"{target.stem}_files"
     resources = {
         "metadata": {"name": source.stem, "path": str(source.parent)},
@@ -274,13 +342,14 @@ def course_root(root: Path | str | None = None) -> Path:
     return root
 
 
-def build_html(out: Path, root: Path | str | None = None) -> list[Page]:
+def build_html(out: Path, root: Path | str | None = None, *, slides: bool = True) -> list[Page]:
     """Render lectures and exercises of the course folder ``root`` (default: the current folder)
-    into ``out`` with an index page in syllabus order."""
+    into ``out`` with an index page in syllabus order. With ``slides`` (the default) each lecture's
+    reveal.js deck goes to ``out/slides/`` too, sharing ``out/static``, and the index links it."""
     root = course_root(root)
     out = Path(out)
     shutil.rmtree(out, ignore_errors=True)
-    urls = vendor_scripts(out / "static")
+    urls = vendor_scripts(out / "static", reveal=slides)
     urls = {k: "static/" + v for k, v in urls.items()}
     exporter = _exporter("html", urls, depth=1)
     pages = []
@@ -294,7 +363,20 @@ def build_html(out: Path, root: Path | str | None = None) -> list[Page]:
         target = out / "notebooks" / (src.stem + ".html")
         _render(src, target, exporter)
         pages.append(Page(src, target, notebook_title(src), ""))
-    (out / "index.html").write_text(_index_page(pages, out), encoding="utf-8")
+    decks = {}
+    if slides:
+        deck_exporter = _exporter("slides", urls, depth=1)
+        for src in _sources(root, "notebooks"):
+            decks[src.stem] = out / "slides" / f"{src.stem}.slides.html"
+            _render(src, decks[src.stem], deck_exporter)
+    exercise_of = syllabus_exercises(root / "README.md")
+    try:
+        colab = functools.partial(colab_url, root=root)
+        colab("notebooks/x.ipynb")
+    except ValueError:  # not a GitHub repository: no Colab column
+        colab = None
+    index = _index_page(pages, out, exercise_of=exercise_of, decks=decks, colab=colab)
+    (out / "index.html").write_text(index, encoding="utf-8")
     (out / "manifest.json").write_text(
         json.dumps([str(p.target.relative_to(out)) for p in pages], indent=1)
     )
@@ -318,7 +400,18 @@ def build_slides(out: Path, root: Path | str | None = None) -> list[Path]:
     return decks
 
 
-def _index_page(pages: list[Page], out: Path) -> str:
+def _index_page(
+    pages: list[Page],
+    out: Path,
+    *,
+    exercise_of: dict[str, str] | None = None,
+    decks: dict[str, Path] | None = None,
+    colab=None,
+) -> str:
+    """The syllabus table: each lecture with its study time, its exercise (the README's syllabus
+    says which; else the exercise of the same name), its slides, and Colab links."""
+    exercise_of = exercise_of or {}
+    decks = decks or {}
     lectures = [
         p for p in pages if p.source.parent.name == "notebooks" and p.source.stem[:2].isdigit()
     ]
@@ -329,22 +422,37 @@ def _index_page(pages: list[Page], out: Path) -> str:
     ]
     more = f"<p>Optional appendices: {' &middot; '.join(appendices)}</p>" if appendices else ""
     exercises = {p.source.stem: p for p in pages if p.source.parent.name == "exercises"}
+
+    def rel(path: Path) -> str:
+        return path.relative_to(out).as_posix()
+
+    def colab_link(page: Page, label: str) -> str:
+        url = colab(f"{page.source.parent.name}/{page.source.name}")
+        return f'<a href="{html.escape(url)}">{label}</a>'
+
     rows = []
     for p in lectures:
-        ex = exercises.get(p.source.stem)
+        stem = p.source.stem
+        ex = exercises.get(exercise_of.get(stem, stem))
         ex_link = (
-            f'<a href="{ex.target.relative_to(out).as_posix()}">{html.escape(ex.source.stem)}</a>'
-            if ex
-            else "&mdash;"
+            f'<a href="{rel(ex.target)}">{html.escape(ex.source.stem)}</a>' if ex else "&mdash;"
         )
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape(p.source.stem[:2])}</td>"
-            f'<td><a href="{p.target.relative_to(out).as_posix()}">{html.escape(p.title)}</a></td>'
-            f"<td>{html.escape(p.minutes) or '&mdash;'}</td>"
-            f"<td>{ex_link}</td>"
-            "</tr>"
-        )
+        deck = decks.get(stem)
+        deck_link = f'<a href="{rel(deck)}">slides</a>' if deck else "&mdash;"
+        cells = [
+            f"<td>{html.escape(stem[:2])}</td>",
+            f'<td><a href="{rel(p.target)}">{html.escape(p.title)}</a></td>',
+            f"<td>{html.escape(p.minutes) or '&mdash;'}</td>",
+            f"<td>{ex_link}</td>",
+            f"<td>{deck_link}</td>",
+        ]
+        if colab is not None:
+            links = [colab_link(p, "lecture")] + ([colab_link(ex, "exercise")] if ex else [])
+            cells.append(f"<td>{' &middot; '.join(links)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = ["#", "Lecture", "Study time (min)", "Exercise", "Slides"]
+    head += ["Open in Colab"] if colab is not None else []
+    header = "".join(f"<th>{h}</th>" for h in head)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -366,13 +474,14 @@ a {{ color: #0072B2; }}
 initialization, orthogonal matrices and LSUV. Each lecture is a notebook rendered with its outputs;
 each exercise is the student version that <code>check()</code> and the grader work with.</p>
 <table>
-<thead><tr><th>#</th><th>Lecture</th><th>Study time (min)</th><th>Exercise</th></tr></thead>
+<thead><tr>{header}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>
 {more}
-<p>Run the notebooks yourself: <code>make lab</code>. Source and tests: <code>make test</code>.</p>
+<p>Run the notebooks yourself: <code>make lab</code> (or open one in Colab from the table: its first
+cell installs the course there). Source and tests: <code>make test</code>.</p>
 </body>
 </html>
 """
@@ -389,10 +498,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="COURSE_DIR",
         help="the course folder holding notebooks/ and exercises/ (default: the current folder)",
     )
+    parser.add_argument(
+        "--no-slides", action="store_true", help="html: leave the slide decks out of the site"
+    )
     args = parser.parse_args(argv)
     try:
         if args.kind == "html":
-            pages = build_html(args.out, root=args.root)
+            pages = build_html(args.out, root=args.root, slides=not args.no_slides)
             print(f"wrote {len(pages)} pages and {args.out / 'index.html'}")
         else:
             decks = build_slides(args.out, root=args.root)

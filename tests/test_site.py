@@ -233,3 +233,50 @@ def test_index_shows_titles_and_study_times_from_the_readme(built_site):
         assert minutes.get(nb.stem, "").isdigit(), f"README gives no study time for {nb.stem}"
         assert f"<td>{minutes[nb.stem]}</td>" in index
         assert site.notebook_title(nb) in index
+
+
+def test_index_links_each_lectures_exercise_slides_and_colab(built_site):
+    """Lecture 08's exercise is 07_modern (the README's syllabus says so); every lecture has its
+    deck; the Colab links open the lecture and its exercise at the release tag."""
+    from course_utils import __version__
+
+    out, _ = built_site
+    index = (out / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td>(\d\d)</td>(.*?)</tr>", index, flags=re.S)
+    assert [n for n, _ in rows] == [nb.stem[:2] for nb in LECTURES]
+    exercise_of = site.syllabus_exercises(ROOT / "README.md")
+    if (ROOT / "notebooks" / "08_modern_architectures.ipynb").is_file():
+        assert exercise_of["08_modern_architectures"] == "07_modern"
+    tag = f"https://colab.research.google.com/github/init-course/init-course/blob/v{__version__}/"
+    for nb, (_, row) in zip(LECTURES, rows, strict=True):
+        assert f'href="slides/{nb.stem}.slides.html"' in row
+        assert (out / "slides" / f"{nb.stem}.slides.html").is_file()
+        assert f'href="{tag}notebooks/{nb.name}"' in row
+        ex = exercise_of.get(nb.stem)
+        if ex:
+            assert f'href="exercises/{ex}.html"' in row, nb.stem
+            assert f'href="{tag}exercises/{ex}.ipynb"' in row, nb.stem
+        else:
+            assert "exercises/" not in row, nb.stem
+
+
+def test_text_mode_escapes_are_undone_for_mathjax2():
+    fix = site.mathjax2_text_escapes
+    assert fix(r"$\frac{2}{\text{fan\_in} + \text{fan\_out}}$") == (
+        r"$\frac{2}{\text{fan_in} + \text{fan_out}}$"
+    )
+    assert fix(r"$\mathrm{fan\_in}$ and a\_b") == r"$\mathrm{fan\_in}$ and a\_b"  # math mode: kept
+    assert fix(r"$\textrm{50\% \& \#1}$") == r"$\textrm{50% & #1}$"
+
+
+def test_no_escaped_underscore_reaches_mathjax_in_text_mode(built_site):
+    """MathJax 2 shows \\text{fan\\_in} with its backslash (JupyterLab's MathJax 3 does not)."""
+    out, pages = built_site
+    bad = re.compile(r"\\(?:text|textrm|mbox)\{[^{}]*\\[_%&#]")
+    found = [p.target.name for p in pages if bad.search(p.target.read_text(encoding="utf-8"))]
+    assert not found
+    markdown = [
+        c.source for p in pages for c in nbformat.read(p.source, as_version=4).cells
+        if c.cell_type == "markdown"
+    ]  # fmt: skip
+    assert any(bad.search(text) for text in markdown), "the sources hold the case this tests"
