@@ -23,7 +23,7 @@ export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 export ATEN_CPU_CAPABILITY := avx2
 export MKL_ENABLE_INSTRUCTIONS := AVX2
 
-.PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean
+.PHONY: setup lab test lint unit nbval notebooks exercises grade bench html slides clean lite
 .PHONY: system-deps constraints autograder links test-portable test-pythons release nbgrader
 
 setup: $(STAMP)
@@ -129,6 +129,14 @@ nbgrader: setup
 # from stored visible expectations; no solutions/, no question module, no reference (docs/deploy.md).
 release: setup
 	$(BIN)/python -m course_utils.release build build/release --root .
+
+# JupyterLite: build/lite, a static site running the torch-free lectures and exercises in the
+# browser (Pyodide), with the course wheel for check(); serve it over HTTP (python -m http.server).
+# The kernel loads Pyodide from its CDN unless PYODIDE=path/to/pyodide-*.tar.bz2 is given.
+PYODIDE ?=
+lite: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lite]'
+	$(BIN)/python tools/build_lite.py build/lite --root . $(if $(PYODIDE),--pyodide "$(PYODIDE)",)
 
 html: setup
 	$(BIN)/python -m course_utils.site html build/site --root .

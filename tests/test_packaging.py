@@ -61,7 +61,10 @@ CONDA_ONLY = {"python", "pip", "nodejs"}
 #: pip-only: the instructor's nbgrader (the [nbgrader] extra, `make nbgrader`), kept out of the
 #: students' conda environment so its JupyterLab extensions never reach their lab
 PIP_ONLY = {"nbgrader"}
-EXTRAS = {"torch", "lab", "grade", "site", "dev", "nbgrader"}
+#: pip-only too: JupyterLite's builder (the [lite] extra, `make lite`), a build tool, not a need of
+#: the students' environment
+PIP_ONLY |= {"jupyterlite-core", "jupyterlite-pyodide-kernel"}
+EXTRAS = {"torch", "lab", "grade", "site", "dev", "nbgrader", "lite"}
 
 
 def _pip_requirements() -> dict[str, Requirement]:
