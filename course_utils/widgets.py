@@ -65,6 +65,7 @@ __all__ = [
     "HIST_MODES",
     "MODES",
     "MODE_SCHEMES",
+    "PRESETS",
     "PROFILES",
     "SCHEMES",
     "TRAINING_DEFAULTS",
@@ -77,6 +78,7 @@ __all__ = [
     "layer_widths",
     "training_data",
     "spectra_figure",
+    "spread_text",
     "training_figure",
 ]
 
@@ -167,6 +169,28 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 
 #: Funnel / bottleneck / expanding profiles narrow to ``width / FUNNEL_RATIO``.
 FUNNEL_RATIO = 8
+
+#: The lab's presets: exact settings the log sliders cannot hit (the scale slider moves in
+#: steps of 10^0.01, so it shows 1.660 or 1.698, never 5/3). Choosing one sets these controls
+#: (one redraw); every other control keeps its value.
+PRESETS: dict[str, dict[str, Any]] = {
+    "tanh, LeCun x 5/3 (PyTorch's tanh gain)": {
+        "activation": "tanh", "scheme": "lecun_normal", "mode": "fan_in", "scale": 5 / 3,
+        "input_std": 1.0,
+    },
+    "tanh, LeCun x 1 (critical gain, no biases)": {
+        "activation": "tanh", "scheme": "lecun_normal", "mode": "fan_in", "scale": 1.0,
+        "input_std": 1.0,
+    },
+    "relu, He x 2 (exploding)": {
+        "activation": "relu", "scheme": "he_normal", "mode": "fan_in", "scale": 2.0,
+        "input_std": 1.0,
+    },
+    "tanh, orthogonal, input std 0.1 (isometry, lecture 06)": {
+        "activation": "tanh", "scheme": "orthogonal", "scale": 1.0, "input_std": 0.1,
+        "depth": 50,
+    },
+}  # fmt: skip
 
 # ------------------------------------------------------------------------------- validation
 
@@ -787,6 +811,32 @@ def _g(x: float) -> str:
     return f"{x:.2g}" if math.isfinite(x) else "undefined"
 
 
+def spread_text(sv: Any) -> str:
+    """How far a Jacobian's singular values spread, in words that hold on every CPU.
+
+    The spread is measured from the largest singular value down to the *median*, in decades.
+    The smallest singular values of a deep float32 product sit at float32's rounding floor
+    (about 10^-6 of the largest after a few dozen layers) and change with the CPU's rounding, so
+    they are not used; a median below that floor is reported as such.
+
+    Examples
+    --------
+    >>> spread_text(np.array([1.0, 0.1, 0.01]))
+    'the largest 1.0 decades above the median'
+    >>> spread_text(np.array([1.0, 1e-8, 1e-9]))
+    'the median more than 6 decades below the largest (float32 rounding floor)'
+    """
+    sv = np.asarray(sv, dtype=float)
+    if sv.size == 0 or not np.all(np.isfinite(sv)):
+        return "undefined (non-finite)"
+    top, med = float(np.max(sv)), float(np.median(sv))
+    if top == 0.0:
+        return "all 0"
+    if med <= top * 1e-6:
+        return "the median more than 6 decades below the largest (float32 rounding floor)"
+    return f"the largest {math.log10(top / med):.1f} decades above the median"
+
+
 def explorer_description(data: dict[str, Any]) -> str:
     """A text alternative for :func:`explorer_figure`, written from the data it draws.
 
@@ -801,8 +851,6 @@ def explorer_description(data: dict[str, Any]) -> str:
     act, grad = data["act_std"], data["grad_std"]
     t_act, t_grad = data["theory_act_std"], data["theory_grad_std"]
     sv = np.asarray(data["jac_sv"], dtype=float)
-    pos = sv[sv > (sv.max() * 1e-6 if sv.size and sv.max() > 0 else 0)]
-    decades = math.log10(pos.max() / pos.min()) if pos.size else math.nan
     rms = math.sqrt(float(np.mean(sv**2))) if sv.size else math.nan
     text = (
         f"Init lab: {_widths_text(list(widths))}, {st['activation']}, {st['scheme']}"
@@ -811,7 +859,7 @@ def explorer_description(data: dict[str, Any]) -> str:
         f" Activation std from {_g(act[0])} at layer 1 to {_g(act[-1])} at layer {last}"
         f" (theory {_g(t_act[0])} to {_g(t_act[-1])}); gradient std {_g(grad[0])} at layer 1"
         f" and {_g(grad[-1])} at layer {last} (theory {_g(t_grad[0])} and {_g(t_grad[-1])})."
-        f" Jacobian singular values span {decades:.1f} decades, RMS {_g(rms)}"
+        f" Jacobian singular values: {spread_text(sv)}, RMS {_g(rms)}"
         f" (theory {_g(data['jac_rms_theory'])})."
     )
     for key, name in (("saturated", "saturated"), ("dead", "dead units")):
@@ -983,7 +1031,8 @@ def spectra_figure(runs: dict[str, dict[str, Any]], *, title: str | None = None)
     """Sorted singular values of the input-output Jacobian of several :func:`explorer_data`
     results on one log axis, each with its theory RMS (a horizontal line of the same colour).
 
-    Values below 1e-6 of a run's largest are float32 rounding and are left out.
+    Values below 1e-6 of a run's largest are float32 rounding and are left out of the plot; the
+    description gives each spread from the largest to the median (:func:`spread_text`).
 
     Examples
     --------
@@ -1016,9 +1065,7 @@ def spectra_figure(runs: dict[str, dict[str, Any]], *, title: str | None = None)
     parts = []
     for label, d in runs.items():
         sv = np.asarray(d["jac_sv"], dtype=float)
-        pos = sv[sv >= sv.max() * 1e-6] if sv.size and sv.max() > 0 else sv[:0]
-        span = math.log10(pos.max() / pos.min()) if pos.size else math.nan
-        parts.append(f"{label}: {span:.1f} decades, RMS {_g(math.sqrt(float(np.mean(sv**2))))}"
+        parts.append(f"{label}: {spread_text(sv)}, RMS {_g(math.sqrt(float(np.mean(sv**2))))}"
                      f" (theory {_g(d['jac_rms_theory'])})")  # fmt: skip
     text = f"{ax.get_title()}. Sorted singular values on a log axis. " + "; ".join(parts) + "."
     return describe(fig, text)
@@ -1384,7 +1431,9 @@ def training_figure(data: dict[str, Any] | list[dict[str, Any]], *, dpi: int = 1
     for i, name in enumerate(schemes):
         m = data["loss_mean"][i]
         acc = data["test_accuracy"][i]
-        parts.append(f"{name}: mean loss {_g(m[0])} at epoch 1 and {_g(m[-1])} at epoch {len(m)},"
+        # two decimals: the spread over seeds is wider than that, and a third digit of a
+        # trained loss can change with the CPU's rounding
+        parts.append(f"{name}: mean loss {m[0]:.2f} at epoch 1 and {m[-1]:.2f} at epoch {len(m)},"
                      f" test accuracy {np.mean(acc):.2f} (lowest seed {np.min(acc):.2f})")  # fmt: skip
     text = (
         f"Training on {st['dataset']}, {st['depth']} hidden layers x {st['width']}"
@@ -1405,16 +1454,21 @@ def explorer(**settings: Any) -> Any:
 
     Panel 1 ("signal propagation"): width profile, typed widths (override the profile), depth,
     width, activation, scheme, mode (enabled for the schemes that have one), scale (log
-    slider), batch, seed and the histograms' x-axis. Moving a control recomputes
+    slider), input std (log slider), batch, seed and the histograms' x-axis. Moving a control recomputes
     :func:`explorer_data`, updates the figure's artists in place and re-renders the image
     (sliders update on release or on each arrow key: ``continuous_update`` is off). Panel 2
     ("training"): data set, depth, width, activation, the schemes to compare, seeds, epochs and
     learning rate; *Train* runs :func:`training_data` and shows :func:`training_figure`.
 
+    A *preset* drop-down (:data:`PRESETS`) sets exact values the sliders cannot reach (gain
+    5/3, the critical tanh gain 1, He x 2, lecture 06's isometry demo) with one redraw; moving
+    one of a preset's controls by hand sets it back to "custom". The image's ``title`` (its
+    accessible name) is the frame's :func:`explorer_description`, renewed with every frame.
+
     Every control has a visible text label (its ``description``) and the CSS class
     ``explorer-<name>`` (``explorer-depth``, ``explorer-scheme``, ...); the images are
     ``explorer-figure`` and ``explorer-training``. The returned widget has the attributes
-    ``controls``, ``image``, ``status``, ``training_controls``, ``train_button``,
+    ``controls``, ``preset``, ``image``, ``status``, ``training_controls``, ``train_button``,
     ``training_image``, ``training_status`` and ``figure`` (the matplotlib figure kept across
     updates).
     """
@@ -1440,7 +1494,9 @@ def explorer(**settings: Any) -> Any:
         "scheme": w.Dropdown(options=list(SCHEMES), value=s["scheme"], description="scheme"),
         "mode": w.Dropdown(options=list(MODES), value=s["mode"], description="fan mode"),
         "scale": w.FloatLogSlider(value=s["scale"], base=10, min=-2, max=1, step=0.01,
-                                  description="scale x", readout_format=".3g"),
+                                  description="scale x", readout_format=".4g"),
+        "input_std": w.FloatLogSlider(value=s["input_std"], base=10, min=-2, max=1, step=0.01,
+                                      description="input std", readout_format=".3g"),
         "batch": w.IntSlider(value=s["batch"], min=16, max=2048, step=16, description="batch"),
         "seed": w.IntText(value=s["seed"], description="seed"),
         "hist": w.Dropdown(options=list(_HIST_LABELS), value=s["hist"],
@@ -1452,10 +1508,14 @@ def explorer(**settings: Any) -> Any:
         if hasattr(c, "continuous_update"):
             c.continuous_update = False
         c.add_class(f"explorer-{name}")
+    preset = w.Dropdown(options=["custom", *PRESETS], value="custom", description="preset")
+    preset.style = style
+    preset.layout = layout
+    preset.add_class("explorer-preset")
     image = w.Image(format="png")
     image.add_class("explorer-figure")
     status = w.HTML()
-    state: dict[str, Any] = {"figure": None}
+    state: dict[str, Any] = {"figure": None, "applying": False}
 
     def current() -> dict[str, Any]:
         out = {k: c.value for k, c in controls.items()}
@@ -1471,7 +1531,12 @@ def explorer(**settings: Any) -> Any:
             status.value = f"<b>cannot compute:</b> {err}"
             return
         state["figure"] = explorer_figure(data, fig=state["figure"])
-        image.value = figure_png(state["figure"])
+        png = figure_png(state["figure"])
+        # the image's text alternative, renewed with every frame: ipywidgets' Image has no
+        # ``alt``; its ``tooltip`` becomes the <img>'s ``title``, which is the accessible name
+        # of an image without ``alt`` (WAI-ARIA accessible name computation)
+        image.tooltip = explorer_description(data)
+        image.value = png
         ms = 1e3 * (time.perf_counter() - t0)
         status.value = (
             f"last layer: activation std {data['act_std'][-1]:.3g}, gradient std at layer 1"
@@ -1479,8 +1544,31 @@ def explorer(**settings: Any) -> Any:
             f" description</summary>{html.escape(explorer_description(data))}</details>"
         )
 
+    def on_control(change: Any) -> None:
+        if state["applying"]:
+            return
+        if preset.value != "custom" and change["owner"] in [
+            controls[k] for k in PRESETS[preset.value]
+        ]:
+            state["applying"] = True  # a preset's control moved by hand: no longer the preset
+            preset.value = "custom"
+            state["applying"] = False
+        update()
+
+    def on_preset(change: Any) -> None:
+        if state["applying"] or change["new"] == "custom":
+            return
+        state["applying"] = True  # set every control first, then draw once
+        try:
+            for k, v in PRESETS[change["new"]].items():
+                controls[k].value = v
+        finally:
+            state["applying"] = False
+        update()
+
     for c in controls.values():
-        c.observe(update, names="value")
+        c.observe(on_control, names="value")
+    preset.observe(on_preset, names="value")
 
     t_controls = {
         "dataset": w.Dropdown(options=["circles", "moons", "spirals", "blobs"],
@@ -1532,7 +1620,7 @@ def explorer(**settings: Any) -> Any:
     update()
     names = list(controls)
     panel1 = w.VBox([
-        w.HBox([w.VBox([controls[k] for k in names[:6]]),
+        w.HBox([w.VBox([preset] + [controls[k] for k in names[:6]]),
                 w.VBox([controls[k] for k in names[6:]] + [status])]),
         image,
     ])  # fmt: skip
@@ -1548,6 +1636,7 @@ def explorer(**settings: Any) -> Any:
     tabs.set_title(1, "training")
     # handles for tests and for notebooks that drive the widget from code
     tabs.controls = controls
+    tabs.preset = preset
     tabs.image = image
     tabs.status = status
     tabs.training_controls = t_controls

@@ -569,3 +569,59 @@ def test_figures_carry_a_description_written_from_their_data():
     t = training_data(epochs=3, grid=3, seeds=2)
     assert "he_normal: mean loss" in description(training_figure(t))
     assert "decades" in description(widgets.spectra_figure({"x": d}))
+
+
+def test_presets_set_exact_values_with_one_redraw_and_a_hand_move_leaves_the_preset():
+    w = explorer(depth=3, width=32, batch=32)
+    assert w.preset.description.strip() and "explorer-preset" in w.preset._dom_classes
+    frames = []
+    w.image.observe(lambda change: frames.append(change["new"]), names="value")
+    w.preset.value = "tanh, LeCun x 5/3 (PyTorch's tanh gain)"
+    assert len(frames) == 1  # five controls set, one redraw
+    assert w.controls["scale"].value == 5 / 3  # exact: the log slider alone stops at 1.660 or 1.698
+    assert (w.controls["activation"].value, w.controls["scheme"].value) == ("tanh", "lecun_normal")
+    w.controls["scale"].value = 2.0
+    assert w.preset.value == "custom" and len(frames) == 2
+    w.preset.value = "relu, He x 2 (exploding)"
+    assert w.controls["scale"].value == 2.0 and w.controls["activation"].value == "relu"
+    assert len(frames) == 3
+
+
+def test_input_std_control_reproduces_the_isometry_demo_of_lecture_06():
+    w = explorer(width=32, batch=16)
+    w.preset.value = "tanh, orthogonal, input std 0.1 (isometry, lecture 06)"
+    assert w.controls["input_std"].value == 0.1 and w.controls["depth"].value == 50
+    want = widgets.explorer_description(
+        explorer_data(
+            depth=50, width=32, batch=16, activation="tanh", scheme="orthogonal", input_std=0.1
+        )
+    )
+    assert w.image.tooltip == want
+    w.controls["input_std"].value = 1.0
+    assert w.image.tooltip != want
+
+
+def test_the_image_text_alternative_follows_every_frame():
+    w = explorer(depth=3, width=32, batch=32)
+    assert w.image.tooltip == widgets.explorer_description(
+        explorer_data(depth=3, width=32, batch=32)
+    )
+    w.controls["depth"].value = 5
+    assert w.image.tooltip.startswith("Init lab: 5 layers")
+    assert w.image.tooltip == widgets.explorer_description(
+        explorer_data(depth=5, width=32, batch=32)
+    )
+
+
+def test_spread_text_reads_the_spread_down_to_the_median_only():
+    assert (
+        widgets.spread_text(np.array([100.0, 1.0, 1.0]))
+        == "the largest 2.0 decades above the median"
+    )
+    # the tail below the median (float32's rounding floor in a deep product) does not count
+    assert widgets.spread_text(np.array([1.0, 0.5, 1e-12])) == widgets.spread_text(
+        np.array([1.0, 0.5, 1e-3])
+    )
+    assert "rounding floor" in widgets.spread_text(np.array([1.0, 1e-7, 1e-9]))
+    assert widgets.spread_text(np.zeros(3)) == "all 0"
+    assert "undefined" in widgets.spread_text(np.array([np.nan, 1.0]))
