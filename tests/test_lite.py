@@ -1,0 +1,115 @@
+"""`make lite` (tools/build_lite.py): the JupyterLite site builds with the course wheel and the
+notebooks that run without torch; check() imports where Pyodide can run it.
+
+Running the notebooks in Pyodide cannot be tested here: the kernel loads Pyodide from its CDN (or
+a local Pyodide distribution given with --pyodide), and neither is available on this machine.
+What is tested is the site's content and what Pyodide needs from the course: no torch in the
+notebooks it holds, and `course_utils.grading.check` importable and working without subprocess,
+multiprocessing or the sandbox (modules that Pyodide lacks or cannot use are blocked).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("build_lite", ROOT / "tools" / "build_lite.py")
+build_lite = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_lite)
+
+
+def test_selection_leaves_out_exactly_the_torch_notebooks():
+    keep, left_out = build_lite.select(ROOT)
+    assert keep and left_out
+    for path in keep:
+        text = "\n".join(
+            c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+        )
+        assert "import torch" not in text and "course_utils.training" not in text, path
+    for lines in left_out.values():
+        assert lines and all(("torch" in x or "tqdm" in x or "course_utils" in x) for x in lines)
+    names = {p.relative_to(ROOT).as_posix() for p in keep}
+    assert "notebooks/01_symmetry.ipynb" in names and "exercises/03_lecun.ipynb" in names
+    assert "notebooks/05_he.ipynb" not in names  # imports torch
+
+
+def test_selection_sees_course_modules_built_on_torch(tmp_path):
+    for i, line in enumerate(
+        ["from course_utils.training import train", "from course_utils import data, lsuv",
+         "import torch.nn as nn", "x = 1  # torch is mentioned only in a comment"]
+    ):  # fmt: skip
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(line)]
+        nbformat.write(nb, tmp_path / f"{i}.ipynb")
+    found = [bool(build_lite.torch_imports(tmp_path / f"{i}.ipynb")) for i in range(4)]
+    assert found == [True, True, True, False]
+
+
+# What Pyodide lacks or cannot run (no processes, no sandbox) and torch (no Pyodide build).
+_BLOCKED = ("torch", "tqdm", "subprocess", "multiprocessing", "resource", "fcntl", "pty",
+            "termios", "bubblewrap", "sqlite3", "ssl", "lzma", "tkinter", "venv")  # fmt: skip
+
+
+def test_check_works_without_what_pyodide_lacks():
+    code = f"""
+import sys
+for name in {_BLOCKED!r}:
+    sys.modules[name] = None
+import numpy as np
+from course_utils.grading import check
+
+def sum_variance(n, var_w, var_x, mean_x=0.0):
+    return n * var_w * (var_x + mean_x**2)
+
+def wrong(n, var_w, var_x, mean_x=0.0):
+    return n * var_w * var_x
+
+good, bad = check("sum_variance", sum_variance), check("sum_variance", wrong)
+print("RESULT", good.passed if hasattr(good, "passed") else good, bad.passed if hasattr(bad, "passed") else bad)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "RESULT" in r.stdout, r.stdout[-2000:]
+
+
+def _lite_installed() -> bool:
+    return all(
+        importlib.util.find_spec(m) for m in ("jupyterlite_core", "jupyterlite_pyodide_kernel")
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _lite_installed(), reason="jupyterlite-core / -pyodide-kernel not "
+                    "installed (pip install -c constraints.txt -e '.[lite]')")  # fmt: skip
+def test_make_lite_builds_the_site(tmp_path):
+    out = tmp_path / "lite"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_lite.py"), str(out), "--root", str(ROOT)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "course-lite.json").read_text())
+    keep, left_out = build_lite.select(ROOT)
+    assert summary["notebooks"] == [p.relative_to(ROOT).as_posix() for p in keep]
+    for rel in summary["notebooks"]:
+        nb = nbformat.read(out / "files" / rel, as_version=4)
+        assert nb.cells[0].source == build_lite.INSTALL_CELL  # piplite installs the course
+    for rel in summary["left_out_need_torch"]:
+        assert not (out / "files" / rel).exists()
+    # the course wheel is indexed for piplite, and the site's config points piplite at it
+    wheel = summary["wheel"]
+    assert (out / "pypi" / wheel).is_file()
+    assert "course-utils" in json.loads((out / "pypi" / "all.json").read_text())
+    config = json.loads((out / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    urls = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert any(u.startswith("./pypi/all.json") for u in urls["pipliteUrls"])
+    names = {e["name"] for e in config["federated_extensions"]}
+    assert names == set(build_lite.EXTENSIONS)  # no instructor extension (nbgrader) in the site
+    assert (out / "index.html").is_file() and (out / "lab" / "index.html").is_file()
