@@ -199,7 +199,7 @@ def _grade(args: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-_TIMING = re.compile(r"timed out|time limit|deadline|wall-clock|did not start|for time")
+_TIMING = re.compile(r"timed out|time limit|deadline|wall-clock|did not start|for time|time share|s share")
 
 
 def _untimed_note(note: str) -> str:
