@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -190,3 +191,20 @@ def test_cell_in_a_simulated_colab(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, env=env,
     )  # fmt: skip
     assert after.returncode == 0 and after.stdout.strip() == "True", after.stderr
+
+
+def test_readme_links_every_lecture_and_exercise_to_colab_at_the_release():
+    from course_utils import site
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks += sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+    for nb in notebooks:
+        url = site.colab_url(nb.relative_to(ROOT).as_posix(), root=ROOT)
+        assert f"({url})" in readme, f"README has no Colab link for {nb.name}"
+    versions = set(
+        re.findall(r"colab\.research\.google\.com/github/[^)\s]*/blob/([^/)\s]+)/", readme)
+    )
+    assert versions == {f"v{__version__}"}, versions
+    # the Windows commands are there for a reader without make
+    assert "### Windows without make" in readme and r".venv\Scripts\python" in readme
