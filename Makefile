@@ -38,6 +38,8 @@ $(STAMP): pyproject.toml constraints.txt tools/install_torch.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python tools/install_torch.py --python $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,lab,grade,site,dev]'
+	@# JupyterLite's kernel extension (the [lite] extra, for `make lite`) is not for JupyterLab
+	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyterlite/pyodide-kernel-extension >/dev/null 2>&1 || true
 	@$(BIN)/python tools/install_torch.py --python $(BIN)/python --check || true
 	@touch $(STAMP)
 
