@@ -9,6 +9,8 @@ Writes ``benchmarks/results.json`` (a flat JSON object) and prints the figures:
   back-propagated signals): the floor;
 - ``overhead_ratio``: the first over the second (median over repeats, interleaved);
 - ``torch_autograd_ms``: the same network in PyTorch on the CPU, forward + ``backward()``;
+- ``explorer_browser_ms``: the median time from a slider key press to the new image in
+  JupyterLab + headless Chromium (``tests/test_browser.py``; ``None`` without Chromium);
 - ``explorer_update_ms``: one call of ``course_utils.widgets.explorer_data()`` with default
   settings; ``explorer_frame_ms``: one whole frame of the init lab (settings -> data -> figure
   updated in place -> PNG bytes), ``explorer_frame_fresh_ms`` the same with a new figure, and
@@ -211,6 +213,25 @@ def explorer_benchmark_as_kernel(repeats: int) -> dict[str, float | None]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def browser_benchmark(timeout: float = 900.0) -> dict[str, float | None]:
+    """``explorer_browser_ms``: the init lab in a real browser (``tests/test_browser.py``:
+    JupyterLab + headless Chromium), the median time from a depth-slider key press to the new
+    image, which the test writes to ``tests/artifacts/init_lab_browser.json`` with the load
+    average. ``None`` when the test cannot run here (no Chromium: skipped) or fails."""
+    import subprocess
+
+    artifact = ROOT / "tests" / "artifacts" / "init_lab_browser.json"
+    artifact.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pytest", "tests/test_browser.py", "-q", "-p", "no:cacheprovider"]
+    try:
+        subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        print(f"  browser benchmark: no result in {timeout:.0f} s", file=sys.stderr)
+    if not artifact.exists():
+        return {"explorer_browser_ms": None}
+    return {"explorer_browser_ms": json.loads(artifact.read_text())["explorer_browser_ms"]}
+
+
 def grading_benchmark() -> dict[str, float | None]:
     """Seconds per submission to grade the solutions of exercises 01-06, with and without the
     sandbox (one grader run each, ``--jobs 1``, everything included)."""
@@ -278,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     results.update(engine_benchmarks(args.threads, args.repeats))
     results.update(explorer_benchmark_as_kernel(args.repeats))
     results["explorer_threads"] = 1  # as in the notebook kernels (KERNEL_ENV)
+    results.update(browser_benchmark())
     if not args.skip_grading:
         results.update(grading_benchmark())
     results["load_average"] = [round(v, 2) for v in os.getloadavg()]
@@ -293,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         ("explorer_frame_ms", "explorer frame (data+figure+PNG):"),
         ("explorer_frame_fresh_ms", "explorer frame, new figure each time:"),
         ("training_panel_ms", "training panel (3 schemes x 3 seeds):"),
+        ("explorer_browser_ms", "browser: slider key -> new image (median):"),
     ):
         v = results[key]
         print(f"{label:46s}{'n/a' if v is None else f'{v:8.1f} ms'}")

@@ -1462,8 +1462,10 @@ def explorer(**settings: Any) -> Any:
 
     A *preset* drop-down (:data:`PRESETS`) sets exact values the sliders cannot reach (gain
     5/3, the critical tanh gain 1, He x 2, lecture 06's isometry demo) with one redraw; moving
-    one of a preset's controls by hand sets it back to "custom". The image's ``title`` (its
-    accessible name) is the frame's :func:`explorer_description`, renewed with every frame.
+    one of a preset's controls by hand sets it back to "custom". The frame is an ``<img
+    class="explorer-figure">`` (PNG as a data URL) in an ``ipywidgets.HTML``, whose ``alt`` is the
+    frame's :func:`explorer_description`, renewed with every frame; ``state["png"]`` and
+    ``state["description"]`` hold the last frame's bytes and text.
 
     Every control has a visible text label (its ``description``) and the CSS class
     ``explorer-<name>`` (``explorer-depth``, ``explorer-scheme``, ...); the images are
@@ -1472,6 +1474,7 @@ def explorer(**settings: Any) -> Any:
     ``training_image``, ``training_status`` and ``figure`` (the matplotlib figure kept across
     updates).
     """
+    import base64
     import html
     import time
 
@@ -1512,10 +1515,12 @@ def explorer(**settings: Any) -> Any:
     preset.style = style
     preset.layout = layout
     preset.add_class("explorer-preset")
-    image = w.Image(format="png")
-    image.add_class("explorer-figure")
+    # the frame is an <img> inside an HTML widget: ipywidgets' Image has no ``alt`` (and its
+    # ``tooltip`` breaks the Image view in ipywidgets 8.1, which reads a missing description)
+    image = w.HTML()
+    image.add_class("explorer-figure-box")
     status = w.HTML()
-    state: dict[str, Any] = {"figure": None, "applying": False}
+    state: dict[str, Any] = {"figure": None, "applying": False, "png": b"", "description": ""}
 
     def current() -> dict[str, Any]:
         out = {k: c.value for k, c in controls.items()}
@@ -1532,11 +1537,12 @@ def explorer(**settings: Any) -> Any:
             return
         state["figure"] = explorer_figure(data, fig=state["figure"])
         png = figure_png(state["figure"])
-        # the image's text alternative, renewed with every frame: ipywidgets' Image has no
-        # ``alt``; its ``tooltip`` becomes the <img>'s ``title``, which is the accessible name
-        # of an image without ``alt`` (WAI-ARIA accessible name computation)
-        image.tooltip = explorer_description(data)
-        image.value = png
+        text = explorer_description(data)  # the text alternative, renewed with every frame
+        state["png"], state["description"] = png, text
+        image.value = (
+            f'<img class="explorer-figure" alt="{html.escape(text, quote=True)}"'
+            f' src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        )
         ms = 1e3 * (time.perf_counter() - t0)
         status.value = (
             f"last layer: activation std {data['act_std'][-1]:.3g}, gradient std at layer 1"

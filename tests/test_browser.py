@@ -4,10 +4,13 @@ What it checks, end to end, the way a student uses it: JupyterLab (from this env
 a copy of ``notebooks/07_init_lab.ipynb``; headless Chromium opens it, runs every cell from the
 **Run** menu, waits until the kernel is idle, checks that every explorer control shows a text
 label, then works the explorer by keyboard only: focuses the depth slider's ``[role=slider]``
-handle and presses ArrowRight three times, timing each key press to the explorer's new
-``<img>`` source (printed, and the median must stay under a generous 2 s), then focuses the
+handle and presses ArrowRight five times, timing each key press to the explorer's new
+``<img>`` source (printed with the load average and written to
+``tests/artifacts/init_lab_browser.json`` for ``make bench``; the median must stay under 300 ms
+when the machine is quiet, 1-minute load below 2.5, and under a generous 2 s otherwise) and
+checking that the image's ``alt`` text follows every frame; then focuses the
 scheme ``<select>`` and picks the next scheme with Alt+ArrowDown, ArrowDown, Enter (a plain
-ArrowDown on a closed drop-down is taken by JupyterLab's command mode). It asserts that the depth went up by three, that the
+ArrowDown on a closed drop-down is taken by JupyterLab's command mode). It asserts that the depth went up by five, that the
 scheme changed, that each change re-rendered the image, and that no error or stderr output
 appeared anywhere in the notebook. A screenshot goes to ``tests/artifacts/``
 (git-ignored).
@@ -38,6 +41,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import CHROMIUM_ARGS
 
@@ -47,8 +51,12 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 RUN_TIMEOUT_MS = 300_000  # whole notebook in the browser's kernel, on 2 shared cores
 UPDATE_TIMEOUT_MS = 60_000  # one widget update (computation + PNG) under load
 #: The explorer's controls (CSS class ``explorer-<name>``), each of which must show a label.
-CONTROLS = ("profile", "widths", "depth", "width", "activation", "scheme", "mode", "scale",
-            "batch", "seed", "hist")  # fmt: skip
+CONTROLS = ("preset", "profile", "widths", "depth", "width", "activation", "scheme", "mode",
+            "scale", "input_std", "batch", "seed", "hist")  # fmt: skip
+#: Key press to new image, median of the slider presses: the target on a quiet 2-core machine
+#: (1-minute load average below QUIET_LOAD), and a generous bound on a loaded one.
+QUIET_MS, LOADED_MS, QUIET_LOAD = 300.0, 2000.0, 2.5
+PRESSES = 5
 _NON_EMPTY = re.compile(r".+")
 
 
@@ -195,8 +203,9 @@ def test_depth_slider_rerenders_the_explorer_in_a_real_browser(chromium: str, la
             slider = page.locator(".explorer-depth [role=slider]").first
             before_depth = slider.get_attribute("aria-valuenow")
             first_src = image.get_attribute("src")
+            titles = [image.get_attribute("alt")]
             latencies = []
-            for _ in range(3):
+            for _ in range(PRESSES):
                 src = image.get_attribute("src")
                 slider.focus()
                 t0 = time.monotonic()
@@ -209,6 +218,7 @@ def test_depth_slider_rerenders_the_explorer_in_a_real_browser(chromium: str, la
                     polling=10,
                 )
                 latencies.append(time.monotonic() - t0)
+                titles.append(page.locator("img.explorer-figure").get_attribute("alt"))
                 # let the kernel settle (the status line shows the frame's own time)
                 expect(indicator).to_have_attribute(
                     "data-status", "idle", timeout=UPDATE_TIMEOUT_MS
@@ -246,21 +256,34 @@ def test_depth_slider_rerenders_the_explorer_in_a_real_browser(chromium: str, la
             browser.close()
     elapsed = time.monotonic() - started
 
-    latency = sorted(latencies)[1]
+    latency = float(np.median(latencies))
+    load = os.getloadavg()[0]
     report = (
         f"browser run + slider updates: {elapsed:.1f} s\n"
         f"slider key press -> new image: {', '.join(f'{t:.3f}' for t in latencies)} s"
-        f" (median {latency:.3f} s)\n"
+        f" (median {latency:.3f} s; 1-minute load average {load:.1f} on {os.cpu_count()} cores)\n"
     )
     print("\n" + report)
     (ARTIFACTS / "init_lab_browser.txt").write_text(report, encoding="utf-8")
+    # read by `make bench` (benchmarks/run.py: explorer_browser_ms)
+    (ARTIFACTS / "init_lab_browser.json").write_text(json.dumps({
+        "explorer_browser_ms": round(1e3 * latency, 1),
+        "explorer_browser_presses_ms": [round(1e3 * t, 1) for t in latencies],
+        "load_average_1min": round(load, 2), "cpu_count": os.cpu_count(),
+    }), encoding="utf-8")  # fmt: skip
     assert after_src and after_src != first_src
     assert before_depth is not None and after_depth is not None
-    assert float(after_depth) == float(before_depth) + 3, (before_depth, after_depth)
+    assert float(after_depth) == float(before_depth) + PRESSES, (before_depth, after_depth)
+    # the image's text alternative (its alt) is the frame's description, renewed every frame
+    assert all(t and t.startswith("Init lab:") for t in titles), titles
+    assert len(set(titles)) == len(titles), titles
     assert scheme_after != scheme_before, (scheme_before, scheme_after)
     assert all(labels.values()), f"controls without a visible label: {labels}"
     assert not error_texts, f"error output in the notebook: {error_texts}"
     assert widget_errors == 0
     assert not any("cannot compute" in t for t in status_text), status_text
-    # generous: one frame is ~0.1 s of kernel work on a quiet machine
-    assert latency < 2.0, f"slider to new image took {latency:.2f} s (median of 3)"
+    # one frame is ~0.1 s of kernel work; the target holds on a quiet machine only
+    limit = QUIET_MS if load < QUIET_LOAD else LOADED_MS
+    assert 1e3 * latency < limit, (
+        f"slider to new image took {latency:.3f} s (median of {PRESSES}) at load {load:.1f}"
+    )

@@ -4,6 +4,7 @@ a browser; tests/test_browser.py has one)."""
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -504,12 +505,13 @@ def test_widget_redraws_and_every_control_has_a_label():
     w = explorer(depth=3, width=32, batch=32)
     for name, c in {**w.controls, **w.training_controls}.items():
         assert c.description.strip(), name  # the visible label
-    first = w.image.value
+    first = w.state["png"]
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    assert w.image.value.startswith('<img class="explorer-figure" alt="Init lab: 3 layers')
     assert "explorer-depth" in w.controls["depth"]._dom_classes
     fig = w.state["figure"]
     w.controls["depth"].value = 4
-    assert w.image.value != first and w.state["figure"] is fig
+    assert w.state["png"] != first and w.state["figure"] is fig
     assert "activation std" in w.status.value
     w.controls["scheme"].value = "orthogonal"
     assert w.controls["mode"].disabled
@@ -596,19 +598,20 @@ def test_input_std_control_reproduces_the_isometry_demo_of_lecture_06():
             depth=50, width=32, batch=16, activation="tanh", scheme="orthogonal", input_std=0.1
         )
     )
-    assert w.image.tooltip == want
+    assert w.state["description"] == want
     w.controls["input_std"].value = 1.0
-    assert w.image.tooltip != want
+    assert w.state["description"] != want
 
 
 def test_the_image_text_alternative_follows_every_frame():
     w = explorer(depth=3, width=32, batch=32)
-    assert w.image.tooltip == widgets.explorer_description(
+    assert w.state["description"] == widgets.explorer_description(
         explorer_data(depth=3, width=32, batch=32)
     )
     w.controls["depth"].value = 5
-    assert w.image.tooltip.startswith("Init lab: 5 layers")
-    assert w.image.tooltip == widgets.explorer_description(
+    assert w.state["description"].startswith("Init lab: 5 layers")
+    assert f'alt="{html.escape(w.state["description"], quote=True)}"' in w.image.value
+    assert w.state["description"] == widgets.explorer_description(
         explorer_data(depth=5, width=32, batch=32)
     )
 
