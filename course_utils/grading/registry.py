@@ -20,6 +20,9 @@ DEFAULT_ALLOWED_IMPORTS = ("numpy", "math")
 _REGISTRY: dict[str, Question] = {}
 _EXERCISES: dict[str, ExerciseInfo] = {}
 _LOAD_ERRORS: dict[str, str] = {}
+#: question id -> the questions module that registered it
+_ORIGIN: dict[str, str | None] = {}
+_QUESTIONS_PACKAGE = "course_utils.grading.questions"
 _LOADED = False
 
 
@@ -124,7 +127,23 @@ def question(
     if id in _REGISTRY and _REGISTRY[id] != q:
         raise ValueError(f"question id {id!r} is already registered (ids are unique course-wide)")
     _REGISTRY[id] = q
+    _ORIGIN[id] = _calling_questions_module()
     return q
+
+
+def _calling_questions_module() -> str | None:
+    """The questions module that is registering a question (the nearest caller frame whose module
+    lives in ``course_utils.grading.questions``), so its VERSION and ALLOWED_IMPORTS are found
+    whoever imported it first."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith(_QUESTIONS_PACKAGE + "."):
+            return name
+        frame = frame.f_back
+    return None
 
 
 #: Library objects that would answer any initializer question for the student.
@@ -173,16 +192,17 @@ def _load() -> None:
     from course_utils.grading import questions
 
     for info in sorted(pkgutil.iter_modules(questions.__path__), key=lambda m: m.name):
-        before = set(_REGISTRY)
         try:
             module = importlib.import_module(f"{questions.__name__}.{info.name}")
         except Exception as err:  # one broken module must not take every exercise down
             _LOAD_ERRORS[info.name] = f"{type(err).__name__}: {err}"
             continue
-        added = [_REGISTRY[k] for k in _REGISTRY if k not in before]
-        for exercise in dict.fromkeys(q.exercise for q in added):
+        # the questions this module registered, whether it was imported here or earlier
+        # (a test or a notebook may import a questions module before the registry loads)
+        mine = [q for q in _REGISTRY.values() if _ORIGIN.get(q.id) == module.__name__]
+        for exercise in dict.fromkeys(q.exercise for q in mine):
             _EXERCISES[exercise] = _module_info(
-                module, exercise, [q for q in added if q.exercise == exercise]
+                module, exercise, [q for q in mine if q.exercise == exercise]
             )
 
 
