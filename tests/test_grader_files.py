@@ -119,9 +119,15 @@ def test_the_view_of_an_exercise_hides_its_references(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-2000:]
     torch_init = sandbox.module_file("torch.nn.init")
     if torch_init is not None:
-        copies = [src for src, dst in view.binds if dst == torch_init]
-        assert copies and "def _calculate_fan_in_and_fan_out(" not in copies[0].read_text()
-        pycs = [dst for _, dst in view.binds if dst.suffix == ".pyc"]
+        # exercise 03 no longer stubs torch's private fan helper (nn.Linear and nn.Conv* must
+        # still construct); exercise 05 stubs torch's public He initializers in a copy
+        assert not any(dst == torch_init for _, dst in view.binds)
+        forbidden05 = [n for q in questions_for("05_he") for n in q.forbidden]
+        view05 = sandbox.build_view(forbidden05, tmp_path / "view05")
+        copies = [src for src, dst in view05.binds if dst == torch_init]
+        assert copies and "def kaiming_normal_(" not in copies[0].read_text()
+        assert "def _calculate_fan_in_and_fan_out(" in copies[0].read_text()
+        pycs = [dst for _, dst in view05.binds if dst.suffix == ".pyc"]
         assert all(p.parent == torch_init.parent / "__pycache__" for p in pycs)
 
 
