@@ -34,22 +34,33 @@ def test_selection_leaves_out_exactly_the_torch_notebooks():
         )
         assert "import torch" not in text and "course_utils.training" not in text, path
     for lines in left_out.values():
-        assert lines and all(("torch" in x or "tqdm" in x or "course_utils" in x) for x in lines)
+        assert lines  # each left-out notebook names the line that needs torch
     names = {p.relative_to(ROOT).as_posix() for p in keep}
     assert "notebooks/01_symmetry.ipynb" in names and "exercises/03_lecun.ipynb" in names
     assert "notebooks/05_he.ipynb" not in names  # imports torch
+    assert "notebooks/03_lecun.ipynb" not in names  # calls experiments.lecun_in_frameworks
 
 
-def test_selection_sees_course_modules_built_on_torch(tmp_path):
-    for i, line in enumerate(
-        ["from course_utils.training import train", "from course_utils import data, lsuv",
-         "import torch.nn as nn", "x = 1  # torch is mentioned only in a comment"]
-    ):  # fmt: skip
+def test_selection_sees_course_modules_and_functions_built_on_torch(tmp_path):
+    """Imports of torch or of course_utils.training, and calls of a library function that imports
+    torch in its body (lecture 03 calls experiments.lecun_in_frameworks), need torch; numpy-only
+    modules (lsuv's numpy half, symmetry.train) do not."""
+    functions = build_lite.torch_functions(ROOT)
+    assert "lecun_in_frameworks" in functions and "train" not in functions
+    cases = {
+        "from course_utils.training import train": True,
+        "from course_utils import data, training": True,
+        "import torch.nn as nn": True,
+        "for k in ex.lecun_in_frameworks(10, 300, 0):\n    pass": True,
+        "from course_utils.lsuv import lsuv\nfrom course_utils.symmetry import train": False,
+        "x = 1  # torch is mentioned only in a comment": False,
+    }
+    for i, code in enumerate(cases):
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(line)]
+        nb.cells = [nbformat.v4.new_code_cell(code)]
         nbformat.write(nb, tmp_path / f"{i}.ipynb")
-    found = [bool(build_lite.torch_imports(tmp_path / f"{i}.ipynb")) for i in range(4)]
-    assert found == [True, True, True, False]
+    found = [bool(build_lite.torch_imports(tmp_path / f"{i}.ipynb", functions)) for i in range(6)]
+    assert found == list(cases.values())
 
 
 # What Pyodide lacks or cannot run (no processes, no sandbox) and torch (no Pyodide build).

@@ -2,8 +2,9 @@
 
 The site holds the course wheel (``course_utils``, so ``check()`` works in the browser) and the
 lectures and exercises that run without torch: torch has no Pyodide build. A notebook needs torch
-when one of its code cells imports ``torch`` or ``tqdm``, or a course module built on torch
-(``course_utils.training``, ``lsuv``, ``modern_torch``); those are left out and listed.
+when one of its code cells imports ``torch`` or ``tqdm`` or a course module built on torch
+(``course_utils.training``, ``modern_torch``), or calls a library function that imports
+torch in its body (lecture 03's ``lecun_in_frameworks``); those are left out and listed.
 
 Each notebook copied into the site gets one first cell, ``%pip install -q course_utils``: in the
 Pyodide kernel ``%pip`` is piplite, which installs the wheel the site ships (its ``pypi/`` index),
@@ -24,6 +25,7 @@ Needs the ``lite`` extra: ``pip install -c constraints.txt -e '.[lite]'``.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import shutil
@@ -47,19 +49,61 @@ EXTENSIONS = (
 )
 _NEEDS_TORCH = re.compile(
     r"^\s*(?:import|from)\s+(?:torch|tqdm)\b"
-    r"|\bcourse_utils\.(?:training|lsuv|modern_torch)\b"
-    r"|^\s*from\s+course_utils\s+import\s+[^\n]*\b(?:training|lsuv|modern_torch)\b",
+    r"|\bcourse_utils\.(?:training|modern_torch)\b"
+    r"|^\s*from\s+course_utils\s+import\s+[^\n]*\b(?:training|modern_torch)\b",
     flags=re.M,
 )
 
 
-def torch_imports(path: Path) -> list[str]:
-    """The import lines that make the notebook at ``path`` need torch (empty: it runs without)."""
+def _imports_torch(node: ast.AST) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Import) and any(
+            a.name.split(".")[0] in ("torch", "tqdm") for a in sub.names
+        ):
+            return True
+        if (
+            isinstance(sub, ast.ImportFrom)
+            and sub.module
+            and (
+                sub.module.split(".")[0] in ("torch", "tqdm")
+                or _NEEDS_TORCH.search(f"from {sub.module} import x")
+            )
+        ):
+            return True
+    return False
+
+
+def torch_functions(root: Path = ROOT) -> set[str]:
+    """Names of the library's functions that import torch in their body (lazily, when called):
+    a notebook calling one needs torch though it never imports it. A name also defined without
+    torch in another module is left out (``symmetry.train`` is numpy, ``training.train`` is not;
+    the training module's import is caught anyway)."""
+    with_torch: set[str] = set()
+    without: set[str] = set()
+    for py in sorted((root / "course_utils").rglob("*.py")):
+        if "grading" in py.parts:  # notebooks reach grading only through check()
+            continue
+        for node in ast.parse(py.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                (with_torch if _imports_torch(node) else without).add(node.name)
+    return with_torch - without
+
+
+def torch_imports(path: Path, functions: set[str] | frozenset = frozenset()) -> list[str]:
+    """The lines that make the notebook at ``path`` need torch (empty: it runs without): imports
+    of torch or of a course module built on it, and calls of ``functions``."""
     nb = nbformat.read(path, as_version=4)
+    calls = (
+        re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(functions))) + r")\s*\(")
+        if functions
+        else None
+    )
     found = []
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            for m in _NEEDS_TORCH.finditer(cell.source):
+        if cell.cell_type != "code":
+            continue
+        for pattern in (_NEEDS_TORCH, calls):
+            for m in pattern.finditer(cell.source) if pattern else ():
                 line = cell.source[cell.source.rfind("\n", 0, m.start()) + 1 :].split("\n")[0]
                 found.append(line.strip())
     return found
@@ -68,9 +112,10 @@ def torch_imports(path: Path) -> list[str]:
 def select(root: Path = ROOT) -> tuple[list[Path], dict[Path, list[str]]]:
     """(notebooks for the site, {left-out notebook: the lines that need torch})."""
     keep, out = [], {}
+    functions = torch_functions(root)
     for folder in FOLDERS:
         for path in sorted((root / folder).glob("*.ipynb")):
-            lines = torch_imports(path)
+            lines = torch_imports(path, functions)
             if lines:
                 out[path] = lines
             else:
