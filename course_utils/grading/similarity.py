@@ -10,9 +10,13 @@ attribute names (``np.sqrt``) and constants kept. Two fingerprints are compared 
 A function is flagged when it is at least :data:`THRESHOLD` similar to
 
 * a *reference* of its question: the source of each library object the question lists in
-  ``forbidden=``, every function of the question's module, and the solution notebook's function
-  of that name when the repository's ``solutions/`` folder is there; or
-* the same function of another submission of the same exercise in the same run.
+  ``forbidden=`` and every function of the question's module; or
+* the same function of another submission of the same exercise in the same run, unless both are
+  the *canonical* answer: at least :data:`THRESHOLD` similar to the model solution's function
+  (the solution notebook's, when the repository's ``solutions/`` folder is there). A short
+  initializer has one natural form, and every honest student writes it (a timed solve's
+  three-line ``glorot_uniform`` was "98 % similar to the model solution"): matching it is not a
+  sign of copying, so neither it nor two students who both wrote it are flagged.
 
 Short functions (fewer than :data:`MIN_NODES` nodes) are never flagged: a one-line answer is
 written the same way by everyone. A flag says "look at this", nothing more: similar code can be
@@ -161,17 +165,22 @@ def reference_fingerprints(exercise: str, name: str) -> list[tuple[str, tuple[st
             for node in ast.walk(tree):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     out.append((f"{holder}.{node.name}", fingerprint(node)))
-    solution = _SOLUTIONS / f"{exercise}.ipynb"
-    if solution.is_file():
-        import json
-
-        try:
-            node = function_node(json.loads(solution.read_text(encoding="utf-8")), name)
-        except (OSError, ValueError):
-            node = None
-        if node is not None:
-            out.append((f"the model solution's {name}", fingerprint(node)))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def canonical_fingerprint(exercise: str, name: str) -> tuple[str, ...] | None:
+    """The fingerprint of the model solution's ``name`` (None without ``solutions/``)."""
+    import json
+
+    solution = _SOLUTIONS / f"{exercise}.ipynb"
+    if not solution.is_file():
+        return None
+    try:
+        node = function_node(json.loads(solution.read_text(encoding="utf-8")), name)
+    except (OSError, ValueError):
+        return None
+    return None if node is None else fingerprint(node)
 
 
 def find_copies(
@@ -197,20 +206,24 @@ def find_copies(
         for name in names:
             refs = [(lab, fp) for lab, fp in reference_fingerprints(exercise, name)
                     if len(fp) >= min_nodes]  # fmt: skip
+            canonical = canonical_fingerprint(exercise, name)
             prints = []
             for key, student, nb in entries:
                 node = function_node(nb, name)
                 fp = fingerprint(node) if node is not None else ()
                 if len(fp) < min_nodes:
                     continue
-                prints.append((key, student, fp))
+                usual = canonical is not None and similarity(fp, canonical) >= threshold
+                prints.append((key, student, fp, usual))
                 best = max(((similarity(fp, r), lab) for lab, r in refs), default=(0.0, ""))
                 if best[0] >= threshold:
                     flags.setdefault(key, []).append(
                         f"`{name}` is a near-copy ({best[0]:.0%} similar) of {best[1]}"
                     )
-            for i, (key_a, who_a, fp_a) in enumerate(prints):
-                for key_b, who_b, fp_b in prints[i + 1 :]:
+            for i, (key_a, who_a, fp_a, usual_a) in enumerate(prints):
+                for key_b, who_b, fp_b, usual_b in prints[i + 1 :]:
+                    if usual_a and usual_b:  # both wrote the natural form: no evidence
+                        continue
                     if who_a == who_b or not _may_match(fp_a, fp_b, threshold):
                         continue
                     score = similarity(fp_a, fp_b)
