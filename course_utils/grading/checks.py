@@ -515,9 +515,12 @@ class InitializerCheck(QuestionCheck):
             )
         shape, layout, s2, target = bad[0]
         ratio = s2 / target if target > 0 else float("inf")
+        # The direction, never the target or the factor: the message names the misconception
+        # (below) without handing over the expected value (COURSE.md).
+        direction = "too large" if ratio > 1 else "too small"
         msg = (
-            f"for shape {shape} ({layout}) the sample variance is {_fmt(s2)}, expected "
-            f"{self.variance_label} = {_fmt(target)} (off by a factor {_fmt(ratio)})"
+            f"for shape {shape} ({layout}) the sample variance is {_fmt(s2)}, {direction} for "
+            "the target law"
         )
         guess = self._guess(arrays)
         if guess:
@@ -739,10 +742,10 @@ def _compare(got: Any, want: Any, rtol: float, atol: float) -> str:
         return f"returned {got!r}"
     if isinstance(want, (tuple, list)):
         if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != len(want):
-            return f"returned {_short(got)}, expected {_short(want)}"
+            return f"returned {_short(got)}, not the expected value"
         for g, w in zip(got, want, strict=True):
             if _compare(g, w, rtol, atol):
-                return f"returned {_short(got)}, expected {_short(want)}"
+                return f"returned {_short(got)}, not the expected value"
         return ""
     want_arr = np.asarray(want)
     try:
@@ -762,7 +765,7 @@ def _compare(got: Any, want: Any, rtol: float, atol: float) -> str:
         ok = np.array_equal(got_arr, want_arr)
     else:
         ok = np.allclose(got_arr.astype(float), want_arr.astype(float), rtol=rtol, atol=atol)
-    return "" if ok else f"returned {_short(got)}, expected {_short(want)}"
+    return "" if ok else f"returned {_short(got)}, not the expected value"
 
 
 def _short(v: Any) -> str:
