@@ -157,3 +157,22 @@ def assert_judged_on_their_rule(qid: str, corpus: dict[str, Callable[..., Any]])
                 label,
                 m,
             )
+
+
+def assert_patterns_found(solution_path: Any, patterns: dict[str, list[str]]) -> None:
+    """The closed-form patterns are real: for each question, some pattern of ``patterns`` finds
+    its closed form in the solution notebook's own text (so :func:`assert_no_closed_forms` on
+    the student notebook can fail). Pass ``{qid: p[:1]}`` to require the first pattern."""
+    import re
+
+    text = student_text(solution_path)
+    for qid, found in patterns.items():
+        assert any(re.search(p, text, flags=re.IGNORECASE) for p in found), qid
+
+
+def assert_check_names_each_mistake(qid: str) -> None:
+    """Every wrong formula question ``qid`` knows (``check.mistakes``) earns 0 from ``check()``
+    on the visible inputs, and the message names it."""
+    for label, wrong in get_question(qid).check.mistakes.items():
+        r = run_checks(qid, wrong)
+        assert r.points == 0 and label in r.message, (label, r.message)

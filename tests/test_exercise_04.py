@@ -16,7 +16,9 @@ import math
 import numpy as np
 import pytest
 from _exercise_helpers import (
+    assert_check_names_each_mistake,
     assert_no_closed_forms,
+    assert_patterns_found,
     assert_points_split,
     assert_stubs_earn_zero,
     assert_wrong_answers_fail,
@@ -147,13 +149,7 @@ def test_no_closed_form_in_the_student_notebook():
 def test_the_closed_form_patterns_catch_the_solution():
     """The patterns are real: each question's pattern list finds its closed form in the
     solution's own text (model summary, reference code), so the test above can fail."""
-    import re
-
-    from _exercise_helpers import student_text
-
-    text = student_text(SOLUTION)
-    for qid, patterns in CLOSED_FORMS.items():
-        assert any(re.search(p, text, flags=re.IGNORECASE) for p in patterns), qid
+    assert_patterns_found(SOLUTION, CLOSED_FORMS)
 
 
 # ---- wrong answers: a corpus of typical misconceptions per question ----------------------------
@@ -252,9 +248,7 @@ def test_wrong_answers_earn_at_most_a_quarter(qid):
 def test_check_names_each_misconception(qid):
     """Every wrong formula the question knows is named by check() (visible inputs), and the
     expected value is never printed (tests/test_exercise_predictions.py checks that)."""
-    for label, wrong in get_question(qid).check.mistakes.items():
-        r = run_checks(qid, wrong)
-        assert r.points == 0 and label in r.message, (label, r.message)
+    assert_check_names_each_mistake(qid)
 
 
 @pytest.mark.parametrize(

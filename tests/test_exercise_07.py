@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from _exercise_helpers import (
     assert_no_closed_forms,
+    assert_patterns_found,
     assert_points_split,
     assert_wrong_answers_fail,
     student_text,
@@ -664,9 +665,7 @@ def test_no_closed_form_in_the_student_notebook():
 def test_the_closed_form_patterns_match_what_they_guard():
     """Each question's first pattern finds the answer in the solution notebook: the patterns
     are real."""
-    text = student_text(SOLUTION)
-    for qid, patterns in CLOSED_FORMS.items():
-        assert re.search(patterns[0], text, flags=re.IGNORECASE), qid
+    assert_patterns_found(SOLUTION, {qid: patterns[:1] for qid, patterns in CLOSED_FORMS.items()})
 
 
 def test_the_literature_is_exact():
