@@ -257,3 +257,19 @@ def test_the_import_reader_sees_what_it_must(tmp_path):
     assert "course_utils.grading.questions.ex01" in top
     assert "course_utils.training" not in top
     assert "course_utils.training" in every
+
+
+def test_lsuv_torch_variant_lives_beside_the_torch_code():
+    """The numpy LSUV module holds no torch code at all (not even a lazy import): its PyTorch
+    variant is course_utils.torch_lsuv, re-exported by name."""
+    source = (ROOT / "course_utils" / "lsuv.py").read_text()
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert not any(a.name.split(".")[0] == "torch" for a in node.names)
+        if isinstance(node, ast.ImportFrom):
+            assert not (node.module or "").startswith(("torch", "course_utils.training"))
+    torch_side = ast.parse((ROOT / "course_utils" / "torch_lsuv.py").read_text())
+    defined = {n.name for n in torch_side.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert {"lsuv_torch", "layer_variances_torch", "default_variances_torch",
+            "training_comparison", "LayerReport"} <= defined  # fmt: skip
