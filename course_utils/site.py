@@ -303,11 +303,28 @@ def _exporter(kind: str, urls: dict[str, str], depth: int):
     return exporter
 
 
+#: The Colab-only install lines at the top of each notebook's first code cell (written by
+#: tools/colab_cell.py; a test keeps these markers equal to the tool's). They do nothing outside
+#: Colab, so the site and the slides leave them out (on a slide they pushed the title off).
+COLAB_BEGIN = "# --- Google Colab only"
+COLAB_END = "# --- end of the Colab lines ---"
+
+
+def strip_colab_lines(source: str) -> str:
+    """``source`` without a leading Colab block (unchanged when it has none)."""
+    if not source.startswith(COLAB_BEGIN):
+        return source
+    end = source.find(COLAB_END)
+    return source if end < 0 else source[end + len(COLAB_END) :].lstrip("\n")
+
+
 def _render(source: Path, target: Path, exporter) -> None:
     nb = site_a11y.strip_widgets(nbformat.read(source, as_version=4))
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = mathjax2_text_escapes(cell.source)
+        elif cell.cell_type == "code":
+            cell.source = strip_colab_lines(cell.source)
     files_dir = f"{target.stem}_files"
     resources = {
         "metadata": {"name": source.stem, "path": str(source.parent)},

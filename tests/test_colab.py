@@ -208,3 +208,15 @@ def test_readme_links_every_lecture_and_exercise_to_colab_at_the_release():
     assert versions == {f"v{__version__}"}, versions
     # the Windows commands are there for a reader without make
     assert "### Windows without make" in readme and r".venv\Scripts\python" in readme
+
+
+def test_site_and_slides_leave_the_colab_lines_out():
+    """The rendered site and the slide decks drop the block (it does nothing outside Colab; on
+    lecture 08's title slide it pushed the content 284 px past the bottom)."""
+    from course_utils import site
+
+    block = colab_cell.colab_lines(ROOT)
+    assert block.startswith(site.COLAB_BEGIN) and block.rstrip().endswith(site.COLAB_END)
+    source = block + "\n\nimport numpy as np\n"
+    assert site.strip_colab_lines(source) == "import numpy as np\n"
+    assert site.strip_colab_lines("import numpy as np\n") == "import numpy as np\n"
