@@ -218,10 +218,14 @@ def repository_url(root: Path | None = None) -> str:
     installed package's metadata (the one place the address is written)."""
     pyproject = None if root is None else Path(root) / "pyproject.toml"
     if pyproject is not None and pyproject.is_file():
-        import tomllib
-
-        with open(pyproject, "rb") as f:
-            url = tomllib.load(f).get("project", {}).get("urls", {}).get("Repository")
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10: no tomllib; read the one line
+            match = re.search(r'^Repository\s*=\s*"([^"]+)"', pyproject.read_text(), re.M)
+            url = match.group(1) if match else None
+        else:
+            with open(pyproject, "rb") as f:
+                url = tomllib.load(f).get("project", {}).get("urls", {}).get("Repository")
         if url:
             return url.rstrip("/")
     from importlib.metadata import PackageNotFoundError, metadata

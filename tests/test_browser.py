@@ -162,6 +162,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def test_depth_slider_rerenders_the_explorer_in_a_real_browser(chromium: str, lab: Lab) -> None:
+    pytest.importorskip("playwright", reason="Playwright's Python package is not installed")
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

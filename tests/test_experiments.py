@@ -9,6 +9,14 @@ import pytest
 
 from course_utils import experiments as ex
 
+try:
+    import torch
+except ImportError:  # torch-free environments (make test-pythons)
+    torch = None
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="torch is not installed (a torch-free environment)"
+)
+
 
 @pytest.mark.parametrize(
     ("case", "mean_w", "mean_x"),
@@ -116,6 +124,7 @@ def test_relu_depth_30_glorot_vs_he():
     assert abs(math.log(h[29] / h[0])) < tol
 
 
+@needs_torch
 def test_torch_default_linear():
     """nn.Linear's weight variance is 1/(3 n_in); through 30 ReLU layers the ratio is 6^-14.5.
 
@@ -167,6 +176,7 @@ def test_seed_spread_matches_log_normal_prediction():
         ex.pre_std_over_seeds(widths, "he_normal", "relu", [])
 
 
+@needs_torch
 def test_torch_linear_init_stats_one_layer():
     """Variance and bound come from the same seeded layer as torch_linear_weight_variance.
 
@@ -178,6 +188,7 @@ def test_torch_linear_init_stats_one_layer():
     assert 1 - 40 / 60_000 < b <= 1.0 + 1e-6
 
 
+@needs_torch
 def test_init_diagnostics_glorot_over_he_is_exact_product():
     """Zero biases and positively homogeneous ReLU: logits scale by the product of weight scales.
 

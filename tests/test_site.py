@@ -187,6 +187,7 @@ def test_index_page_renders_in_headless_chromium(built_site, chromium):
     renders with one row per lecture, and a lecture page typesets its math with the local
     MathJax. A screenshot of the index goes to tests/artifacts/ (git-ignored)."""
     from conftest import CHROMIUM_ARGS
+    pytest.importorskip("playwright", reason="Playwright's Python package is not installed")
     from playwright.sync_api import sync_playwright
 
     out, _ = built_site

@@ -43,7 +43,10 @@ def course_version(root: Path = ROOT) -> str:
 
 def repository_url(root: Path = ROOT) -> str:
     """``[project.urls] Repository`` of pyproject.toml: the one place the address is written."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pytest brings tomli there
+        import tomli as tomllib
 
     with open(root / "pyproject.toml", "rb") as f:
         urls = tomllib.load(f)["project"].get("urls", {})
