@@ -64,8 +64,11 @@ lint: setup
 
 # Two workers (most of the slow tests wait on kernels, sandboxes and Chromium); --dist loadfile
 # keeps a module's tests, and the fixtures they share, in one worker.
+# The tests that load every core on purpose (machine_load: grades under 4x load) run alone
+# afterwards, so their load never slows another test's sandbox.
 unit: setup
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -n 2 --dist loadfile --durations=15
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -n 2 --dist loadfile --durations=15 -m "not machine_load"
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -m machine_load
 
 # Every notebook in the repository runs under nbval (strict output comparison), two notebooks at
 # a time (one kernel each; --dist loadfile keeps a notebook's cells together in one worker).

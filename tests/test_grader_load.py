@@ -64,6 +64,7 @@ def _bad_notebook(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.machine_load
 @pytest.mark.skipif(
     sandbox.unavailable_reason() is not None,
     reason=f"no bubblewrap sandbox here: {sandbox.unavailable_reason()}",
@@ -90,6 +91,7 @@ def test_a_bad_notebook_keeps_every_correct_point_on_a_loaded_machine(tmp_path):
     assert "cell 2 timed out" in r["error"] and "cell 3 killed the kernel" in r["error"], r["error"]
 
 
+@pytest.mark.machine_load
 def test_a_graded_call_is_limited_by_cpu_time_not_wall_time():
     """Under 8 busy processes a call that needs 0.3 s of CPU takes well over 1 s of wall time:
     with the grader's CPU-time limit it still passes; a call that sleeps is stopped by the wall

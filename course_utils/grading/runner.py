@@ -984,7 +984,9 @@ async def grade_submission_async(
         "reserve": sum(r["budget"] for r in requests),
         "interrupt_grace": limits.interrupt_grace,
         "output_chars": limits.output_chars,
-        "uid": sandbox.SANDBOX_UID + slot,
+        # in a sandbox, a uid no other grader on this machine holds; without one (the Gradescope
+        # fallback, one grader per container) the fixed uid that the autograder kills afterwards
+        "uid": sandbox.lease_uid(slot) if use_sandbox else sandbox.SANDBOX_UID + slot,
         # in a sandbox of an ordinary user, RLIMIT_NPROC counts only the sandbox's user namespace
         "nproc": use_sandbox and sandbox.nproc_is_per_namespace(),
         "submission": json.dumps(nb),

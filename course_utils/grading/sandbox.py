@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 UNAVAILABLE = "not available while grading"
-SANDBOX_UID = 61000  # + job slot: each concurrent sandbox has its own unprivileged uid
+SANDBOX_UID = 61000  # the first of the unprivileged uids a sandbox runs as (see lease_uid)
+UID_RANGE = 1000  # sandboxes lease uids SANDBOX_UID .. SANDBOX_UID + UID_RANGE - 1
 HOME = "/home/student"
 HOME_BYTES = 256 * 2**20  # the sandbox's home is a tmpfs (in memory), capped
 TMP_BYTES = 256 * 2**20  # so is its /tmp
@@ -675,3 +676,43 @@ def remove_tree(path: str | os.PathLike) -> bool:
     except OSError:
         pass
     return not os.path.lexists(path)
+
+
+_LEASES: dict[int, tuple[int, int]] = {}  # job slot -> (uid, open lock file descriptor)
+
+
+def lease_uid(slot: int) -> int:
+    """An unprivileged uid for job ``slot`` that no other grader on this machine holds.
+
+    Two grader processes at once (shards on one machine, two test workers) used to give their
+    slot 0 the same uid 61000: RLIMIT_NPROC then counted both graders' processes together and
+    one grader's tight cap killed the other's kernel ("Kernel died before replying"). Each uid is
+    leased with an exclusive ``flock`` on ``/run/course-grade-uids/<uid>.lock`` (root's, mode
+    0700; the temporary folder where /run is not writable), held by this process for its lifetime: the kernel releases
+    it when the process ends, whatever way it ends. Without a free uid (1,000 concurrent
+    sandboxes) it raises ``RuntimeError``.
+    """
+    import fcntl
+    import tempfile
+
+    if os.geteuid() != 0:  # an ordinary user's grader does not change uid: nothing to lease
+        return SANDBOX_UID + slot
+    if slot in _LEASES:
+        return _LEASES[slot][0]
+    run = Path("/run")
+    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / "course-grade-uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    taken = {uid for uid, _ in _LEASES.values()}
+    for uid in range(SANDBOX_UID + slot % UID_RANGE, SANDBOX_UID + UID_RANGE):
+        if uid in taken:
+            continue
+        fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _LEASES[slot] = (uid, fd)
+        return uid
+    raise RuntimeError(f"no free sandbox uid in {SANDBOX_UID}..{SANDBOX_UID + UID_RANGE - 1}")
