@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.gradebook import write_text_atomic
+from course_utils.grading.gradebook import file_part, write_text_atomic
 
 __all__ = ["feedback_html", "feedback_path", "write_feedback"]
 
@@ -35,8 +34,7 @@ _STYLE = (
 
 
 def _part(name: str) -> str:
-    out = re.sub(r"[^\w.@+-]", "_", str(name)).strip(".") or "_"
-    return out[:120]
+    return file_part(name, keep="@+")
 
 
 def feedback_path(report: dict[str, Any], out_dir: str | os.PathLike) -> Path:

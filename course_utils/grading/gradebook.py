@@ -83,6 +83,14 @@ _COPY_SUFFIX = re.compile(
 )
 
 
+def file_part(name: Any, keep: str = "") -> str:
+    """A safe file-name part: letters, digits, ``_.-`` and the characters of ``keep``; anything
+    else becomes ``_``; never empty, never ``.``/``..`` at either end; at most 120 characters.
+    (The feedback files keep ``@+`` of e-mail-like student ids; the Reflect pages keep none.)"""
+    out = re.sub(rf"[^\w.{re.escape(keep)}-]", "_", str(name)).strip(".") or "_"
+    return out[:120]
+
+
 def strip_copy_markers(stem: str) -> str:
     """A file stem without the marks that copies and re-uploads add.
 

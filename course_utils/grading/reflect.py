@@ -22,12 +22,11 @@ import csv
 import html
 import io
 import os
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.gradebook import escape_cell, normalize_id, write_text_atomic
+from course_utils.grading.gradebook import escape_cell, file_part, normalize_id, write_text_atomic
 
 __all__ = ["UNANSWERED", "export_written", "fold_manual", "read_manual", "written_answers"]
 
@@ -44,8 +43,7 @@ _STYLE = (
 
 def _safe(name: str) -> str:
     """A file-name part: letters, digits, ``-_.``; anything else becomes ``_``; never ``..``."""
-    out = re.sub(r"[^\w.-]", "_", str(name)).strip(".") or "_"
-    return out[:120]
+    return file_part(name)
 
 
 def written_answers(nb: Any) -> list[dict[str, Any]]:
