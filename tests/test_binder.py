@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import sysconfig
 import venv
 from pathlib import Path
@@ -102,6 +103,11 @@ def _deps_folder(target: Path, leave_out: tuple[str, ...]) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    f"python-{sys.version_info[0]}.{sys.version_info[1]}"
+    != (Path(__file__).resolve().parents[1] / "binder" / "runtime.txt").read_text().strip(),
+    reason="Binder builds with binder/runtime.txt's Python: its pins are for that version",
+)
 def test_binder_commands_install_the_course_into_a_fresh_venv(tmp_path):
     repo = tmp_path / "repo"  # a copy: the editable install writes its metadata beside the code
     repo.mkdir()
