@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from course_utils.grading import sandbox
 
 
@@ -40,3 +42,67 @@ def test_each_process_and_slot_gets_its_own_uid():
     again = subprocess.run([sys.executable, "-c", "from course_utils.grading import sandbox;"
                             "print(sandbox.lease_uid(0))"], capture_output=True, text=True)  # fmt: skip
     assert int(again.stdout) <= min(uids)
+
+
+def test_a_grader_without_the_sandbox_leases_its_uid_too(monkeypatch, tmp_path):
+    """--no-sandbox used a fixed uid (61000 + slot) that a sandboxed grader on the same machine
+    could lease at the same time: in CI a test worker's kernel then died before it replied."""
+    import asyncio
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+
+    from course_utils.grading import runner
+
+    seen = []
+
+    async def fake_worker(job, **kwargs):
+        seen.append(job["uid"])
+        return None
+
+    monkeypatch.setattr(runner, "_run_worker", fake_worker)
+    monkeypatch.setattr(sandbox, "lease_uid", lambda slot: 64321 + slot)
+    sub = tmp_path / "01_symmetry.ipynb"
+    shutil.copy(Path(__file__).resolve().parents[1] / "exercises" / "01_symmetry.ipynb", sub)
+    for use_sandbox in (False, True):
+        asyncio.run(
+            runner.grade_submission_async(
+                sub, runner.Limits(), np.random.default_rng(0), use_sandbox=use_sandbox, slot=2
+            )
+        )
+    assert seen == [64323, 64323]
+
+
+def test_a_kernel_that_dies_before_it_answers_is_started_again(monkeypatch):
+    """A kernel that never ran a line of the submission is started again (up to
+    START_ATTEMPTS times) rather than the submission graded 0; the last failure is raised."""
+    import asyncio
+
+    from course_utils.grading import runner
+
+    worker = runner._Worker({"output_chars": 1, "interrupt_grace": 1}, out=None)
+    calls = []
+
+    async def flaky(cwd, env):
+        calls.append(cwd)
+        if len(calls) < runner.START_ATTEMPTS:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return "km", "kc"
+
+    monkeypatch.setattr(worker, "start", flaky)
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(runner.asyncio, "sleep", lambda seconds: real_sleep(0))
+    assert asyncio.run(worker.start_retrying("/x", {})) == ("km", "kc")
+    assert len(calls) == runner.START_ATTEMPTS
+
+    calls.clear()
+
+    async def dead(cwd, env):
+        calls.append(cwd)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(worker, "start", dead)
+    with pytest.raises(RuntimeError, match="kernel_info"):
+        asyncio.run(worker.start_retrying("/x", {}))
+    assert len(calls) == runner.START_ATTEMPTS

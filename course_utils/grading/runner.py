@@ -52,6 +52,7 @@ from course_utils.grading.registry import (
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 MAX_NOTES = 8
 MAX_KERNELS = 5  # a kernel that dies (or is killed) is restarted with the offending cell skipped
+START_ATTEMPTS = 3  # a kernel that dies before it answers kernel_info is started again
 MAX_FILE_BYTES = 20 * 2**20  # a submission larger than this is refused
 MAX_LINE_BYTES = 96 * 2**20  # one worker event (a question's answer with its arrays)
 MAX_WORKER_BYTES = 512 * 2**20  # everything a worker may send
@@ -396,6 +397,19 @@ class _Worker:
             self._pid, self._delay = pid, 0.0
         return km, kc
 
+    async def start_retrying(self, cwd: str, env: dict, attempts: int = START_ATTEMPTS) -> Any:
+        """:meth:`start`, tried again when a kernel dies before it answers: a kernel that never
+        ran a line of the submission (the machine was short of memory or processes for a
+        moment) is no reason to grade it 0. The last failure is raised."""
+        for attempt in range(attempts):
+            try:
+                return await self.start(cwd, env)
+            except Exception:  # noqa: BLE001
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def execute(self, km: Any, kc: Any, code: str, timeout: float) -> tuple[str, list, list]:
         """Run ``code``; ``(status, errors, answers)``, status ``ok`` | ``interrupted`` |
         ``killed`` (still busy after the interrupt: the kernel is shut down) | ``dead``."""
@@ -471,7 +485,7 @@ class _Worker:
             if not pending:
                 break
             try:
-                km, kc = await self.start(job["cwd"], env)
+                km, kc = await self.start_retrying(job["cwd"], env)
             except Exception as err:  # noqa: BLE001
                 self.emit(event="fatal", text=clean(f"{type(err).__name__}: {err}"))
                 return
@@ -984,9 +998,12 @@ async def grade_submission_async(
         "reserve": sum(r["budget"] for r in requests),
         "interrupt_grace": limits.interrupt_grace,
         "output_chars": limits.output_chars,
-        # in a sandbox, a uid no other grader on this machine holds; without one (the Gradescope
-        # fallback, one grader per container) the fixed uid that the autograder kills afterwards
-        "uid": sandbox.lease_uid(slot) if use_sandbox else sandbox.SANDBOX_UID + slot,
+        # a uid no other grader on this machine holds, with or without the sandbox: a fixed uid
+        # under --no-sandbox was shared with another grader's leased one, and RLIMIT_NPROC then
+        # counted both graders' processes (a kernel died before replying, in CI). In the
+        # Gradescope fallback (one grader per container) the lease of slot 0 is SANDBOX_UID,
+        # the uid the autograder kills afterwards
+        "uid": sandbox.lease_uid(slot),
         # in a sandbox of an ordinary user, RLIMIT_NPROC counts only the sandbox's user namespace
         "nproc": use_sandbox and sandbox.nproc_is_per_namespace(),
         "submission": json.dumps(nb),
