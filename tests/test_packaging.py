@@ -67,12 +67,21 @@ PIP_ONLY |= {"jupyterlite-core", "jupyterlite-pyodide-kernel"}
 EXTRAS = {"torch", "lab", "grade", "site", "dev", "nbgrader", "lite"}
 
 
+#: The Python that constraints.txt was pinned on (its other lines carry a python_version marker).
+PIN_PYTHON = "3.11"
+
+
 def _pip_requirements() -> dict[str, Requirement]:
+    """pyproject's requirements by name, as they apply on PIN_PYTHON (a requirement with a
+    marker for other Pythons, such as ipykernel's cap on 3.10, is left out)."""
     reqs = [Requirement(r) for r in PROJECT["dependencies"]]
     for extra in PROJECT["optional-dependencies"].values():
         reqs += [Requirement(r) for r in extra]
     return {
-        canonicalize_name(r.name): r for r in reqs if canonicalize_name(r.name) != "course-utils"
+        canonicalize_name(r.name): r
+        for r in reqs
+        if canonicalize_name(r.name) != "course-utils"
+        and (r.marker is None or r.marker.evaluate({"python_version": PIN_PYTHON, "extra": ""}))
     }
 
 

@@ -4,6 +4,7 @@ RLIMIT_NPROC counted both and one grader's cap killed the other's kernel)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -23,8 +24,9 @@ def test_each_process_and_slot_gets_its_own_uid():
         """
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )  # fmt: skip
         for _ in range(3)
     ]
     try:
@@ -106,3 +108,33 @@ def test_a_kernel_that_dies_before_it_answers_is_started_again(monkeypatch):
     with pytest.raises(RuntimeError, match="kernel_info"):
         asyncio.run(worker.start_retrying("/x", {}))
     assert len(calls) == runner.START_ATTEMPTS
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader changes uid")
+def test_kill_unleased_kills_what_a_finished_grader_left_and_spares_a_working_one():
+    """The autograder's clean-up after a grader without the sandbox: processes of a sandbox uid
+    whose lease is free are killed; those of a uid a grader still holds are not."""
+    import time
+
+    from course_utils.grading import runner
+
+    free, held = (
+        sandbox.SANDBOX_UID + sandbox.UID_RANGE - 1,
+        sandbox.SANDBOX_UID + sandbox.UID_RANGE - 2,
+    )
+    lock = sandbox.try_lock_uid(held)
+    assert lock is not None
+    procs = []
+    try:
+        for uid in (free, held):
+            procs.append(subprocess.Popen(["sleep", "60"], user=uid, group=uid))
+        time.sleep(0.2)
+        killed = runner.kill_unleased()
+        assert killed.get(free) == 1 and held not in killed, killed
+        assert procs[0].wait(timeout=10) == -9
+        assert procs[1].poll() is None
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        os.close(lock)

@@ -19,11 +19,12 @@ a temporary folder). A grade written to ``results.json`` is never one the submis
 * where bubblewrap can start, each submission runs in the grader's sandbox;
 * otherwise (Gradescope's default containers often forbid user namespaces), when the autograder
   runs as root and an unprivileged user can run its Python, the kernel runs as a uid of its own
-  (:data:`~course_utils.grading.sandbox.SANDBOX_UID`) that cannot write to ``ROOT/results``
+  (leased from :data:`~course_utils.grading.sandbox.SANDBOX_UID` up) that cannot write to
+  ``ROOT/results``
   (root's, mode 0755, no folder above it writable by others), the installed ``course_utils`` and
   ``ROOT/source`` (which holds the wheel) are made unreadable to it (mode 0700: only the stubbed
-  view can be imported), and every process of that uid is killed before ``results.json`` is
-  written;
+  view can be imported), and every process of that uid is killed (once the grader, and its
+  lease, ended) before ``results.json`` is written;
 * where neither holds, ``results.json`` says the submission cannot be graded safely here (score
   0, the reason in ``output``) rather than write a grade.
 
@@ -473,10 +474,11 @@ def run(
             if not sandboxed:
                 cmd.append("--no-sandbox")
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if not sandboxed:  # nothing the submission started outlives its grading
-                from course_utils.grading import runner, sandbox
+            if not sandboxed:  # nothing the submission started outlives its grading: the
+                # grader has exited, so its leased uid is free again and is killed
+                from course_utils.grading import runner
 
-                runner.kill_uid(sandbox.SANDBOX_UID)
+                runner.kill_unleased()
             if proc.returncode == 0 and out.is_file():
                 reports = json.loads(out.read_text(encoding="utf-8"))
                 report = reports[0] if reports else None

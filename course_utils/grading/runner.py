@@ -53,6 +53,12 @@ HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 MAX_NOTES = 8
 MAX_KERNELS = 5  # a kernel that dies (or is killed) is restarted with the offending cell skipped
 START_ATTEMPTS = 3  # a kernel that dies before it answers kernel_info is started again
+# A kernel that has not begun a request this long (s) after it was sent (no "busy"), or whose
+# execute_reply came this long before its IOPub "idle", has stopped handling messages (seen with
+# ipykernel 7.3 on Python 3.10, about one kernel in ten: from one request on, the kernel sits idle
+# and neither a reply nor any output comes). It is replaced and the notebook run again from the
+# top, nothing skipped.
+LOST_IOPUB_SECONDS = 10.0
 MAX_FILE_BYTES = 20 * 2**20  # a submission larger than this is refused
 MAX_LINE_BYTES = 96 * 2**20  # one worker event (a question's answer with its arrays)
 MAX_WORKER_BYTES = 512 * 2**20  # everything a worker may send
@@ -360,6 +366,7 @@ class _Worker:
         self._waited = 0.0  # run-queue delay of the kernels before it
         self._delay = 0.0  # ... and of the current one, at the last reading
         self._last = 0.0
+        self._lost_said = False
 
     def now(self) -> float:
         """The submission's clock, in seconds: wall time minus the time the kernel's main thread
@@ -397,6 +404,17 @@ class _Worker:
             self._pid, self._delay = pid, 0.0
         return km, kc
 
+    def lost_output(self) -> None:
+        """Say once that a kernel stopped sending its output (the kernel's fault, not the
+        submission's: it is replaced and the notebook run again, nothing skipped)."""
+        if not self._lost_said:
+            self._lost_said = True
+            self.emit(
+                event="note",
+                text="a Jupyter kernel stopped sending its output (a kernel fault): the notebook "
+                "was run again on a fresh kernel, nothing skipped",
+            )
+
     async def start_retrying(self, cwd: str, env: dict, attempts: int = START_ATTEMPTS) -> Any:
         """:meth:`start`, tried again when a kernel dies before it answers: a kernel that never
         ran a line of the submission (the machine was short of memory or processes for a
@@ -412,14 +430,25 @@ class _Worker:
 
     async def execute(self, km: Any, kc: Any, code: str, timeout: float) -> tuple[str, list, list]:
         """Run ``code``; ``(status, errors, answers)``, status ``ok`` | ``interrupted`` |
-        ``killed`` (still busy after the interrupt: the kernel is shut down) | ``dead``."""
+        ``killed`` (still busy after the interrupt: the kernel is shut down) | ``dead`` |
+        ``lost`` (the kernel stopped handling messages: it never began the request, or it
+        replied on its shell channel but its IOPub messages stopped coming; the kernel is to be
+        replaced and nothing skipped)."""
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
-        end = self.now() + max(0.5, timeout)
+        sent = self.now()
+        end = sent + max(0.5, timeout)
         interrupted = False
+        started = False  # a message of this request came (the kernel's "busy" comes first)
+        replied: float | None = None  # when the execute_reply came, on the submission's clock
         errors: list[str] = []
         answers: list[dict] = []
         while True:
-            left = end - self.now()
+            now = self.now()
+            left = end - now
+            if replied is not None and (left <= 0 or now - replied > LOST_IOPUB_SECONDS):
+                return "lost", errors, answers
+            if not started and not interrupted and (left <= 0 or now - sent > LOST_IOPUB_SECONDS):
+                return "lost", errors, answers  # interrupting a kernel that never began is futile
             if left <= 0:
                 if not interrupted:
                     interrupted = True
@@ -439,9 +468,12 @@ class _Worker:
             except queue.Empty:
                 if not await km.is_alive():
                     return "dead", errors, answers
+                if replied is None and await _has_reply(kc, msg_id):
+                    replied = self.now()
                 continue
             content = msg.get("content") or {}
             mine = msg.get("parent_header", {}).get("msg_id") == msg_id
+            started = started or mine
             msg_type = msg.get("msg_type")
             data = content.get("data") if isinstance(content.get("data"), dict) else {}
             if mine and msg_type in ("display_data", "execute_result") and harness.MIME in data:
@@ -522,6 +554,10 @@ class _Worker:
                     else:
                         timeout = min(timeout, max(1.0, cells_end - now))
                     status, errors, _ = await self.execute(km, kc, source, timeout)
+                    if status == "lost":
+                        self.lost_output()
+                        restart = True
+                        break
                     if status in ("dead", "killed"):
                         skip.add(index)
                         cell_event(
@@ -546,8 +582,12 @@ class _Worker:
                     status, _, answers = await self.execute(
                         km, kc, req["code"], min(float(req["budget"]), left)
                     )
-                    pending.remove(req)
                     answer = next((a for a in answers if a.get("nonce") == req["nonce"]), None)
+                    if status == "lost" and answer is None:  # asked again on the next kernel
+                        self.lost_output()
+                        restart = True
+                        break
+                    pending.remove(req)
                     if answer is not None:
                         self.emit(event="answer", qid=req["qid"], answer=answer)
                     elif status == "dead":
@@ -559,7 +599,7 @@ class _Worker:
                     else:
                         text = f"no answer came back for `{req['name']}`"
                         self.emit(event="missing", qid=req["qid"], text=text)
-                    if status in ("dead", "killed"):
+                    if status in ("dead", "killed", "lost"):  # the next requests: a new kernel
                         restart = True
                         break
                 if not restart:
@@ -582,6 +622,18 @@ class _Worker:
                 event="note",
                 text=f"the notebook sent {self.output:,} characters of output; none is kept",
             )
+
+
+async def _has_reply(kc: Any, msg_id: str) -> bool:
+    """Whether the shell channel holds the execute_reply to ``msg_id`` (the replies to earlier
+    requests, never read otherwise, are drained on the way)."""
+    while True:
+        try:
+            msg = await kc.get_shell_msg(timeout=0)
+        except queue.Empty:
+            return False
+        if (msg.get("parent_header") or {}).get("msg_id") == msg_id:
+            return True
 
 
 def _run_delay(pid: int, default: float) -> float:
@@ -781,15 +833,49 @@ def kill_uid(uid: int) -> int:
     return seen
 
 
+def kill_unleased() -> dict[int, int]:
+    """Kill every process of a sandbox uid (``SANDBOX_UID`` .. ``+ UID_RANGE``) whose lease no
+    grader holds any more: what a finished (or crashed) grader's notebooks left running. The uids
+    of graders still at work are left alone; each uid killed is locked meanwhile, so no new
+    grader leases it half-way. Returns ``{uid: processes seen}``. Only for a root grader."""
+    if os.geteuid() != 0:
+        return {}
+    lo, hi = sandbox.SANDBOX_UID, sandbox.SANDBOX_UID + sandbox.UID_RANGE
+    uids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                uid = os.stat(f"/proc/{entry}").st_uid
+            except OSError:
+                continue
+            if lo <= uid < hi:
+                uids.add(uid)
+    killed = {}
+    for uid in sorted(uids):
+        fd = sandbox.try_lock_uid(uid)
+        if fd is None:  # a grader at work holds it
+            continue
+        try:
+            killed[uid] = kill_uid(uid)
+        finally:
+            os.close(fd)
+    return killed
+
+
 def _processes_of(uid: int) -> list[int]:
+    """The live processes of ``uid`` (a zombie is dead already: only its parent can reap it)."""
     out = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    out.append(int(entry))
-            except OSError:
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    state = fh.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
                 continue
+            if state not in (b"Z", b"X"):
+                out.append(int(entry))
     return out
 
 

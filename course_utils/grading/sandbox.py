@@ -692,27 +692,35 @@ def lease_uid(slot: int) -> int:
     it when the process ends, whatever way it ends. Without a free uid (1,000 concurrent
     sandboxes) it raises ``RuntimeError``.
     """
-    import fcntl
-    import tempfile
-
     if os.geteuid() != 0:  # an ordinary user's grader does not change uid: nothing to lease
         return SANDBOX_UID + slot
     if slot in _LEASES:
         return _LEASES[slot][0]
-    run = Path("/run")
-    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
-    folder = base / "course-grade-uids"
-    folder.mkdir(mode=0o700, exist_ok=True)
     taken = {uid for uid, _ in _LEASES.values()}
     for uid in range(SANDBOX_UID + slot % UID_RANGE, SANDBOX_UID + UID_RANGE):
         if uid in taken:
             continue
-        fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        _LEASES[slot] = (uid, fd)
-        return uid
+        fd = try_lock_uid(uid)
+        if fd is not None:
+            _LEASES[slot] = (uid, fd)
+            return uid
     raise RuntimeError(f"no free sandbox uid in {SANDBOX_UID}..{SANDBOX_UID + UID_RANGE - 1}")
+
+
+def try_lock_uid(uid: int) -> int | None:
+    """The open, exclusively ``flock``-ed lock file of ``uid`` (close it to release the lease),
+    or None when another grader holds it. Root only: the folder is root's."""
+    import fcntl
+    import tempfile
+
+    run = Path("/run")
+    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / "course-grade-uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
