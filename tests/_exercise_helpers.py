@@ -109,7 +109,12 @@ def assert_wrong_answers_fail(
     for label, answer in corpus.items():
         visible = run_checks(qid, answer)
         assert visible.points < q.points, (qid, label, "check() passes it", visible.message)
-        assert visible.points <= max_fraction * q.points, (qid, label, visible.points, visible.message)
+        assert visible.points <= max_fraction * q.points, (
+            qid,
+            label,
+            visible.points,
+            visible.message,
+        )
         for seed in range(seeds):
             got = hidden_points(qid, answer, seed=seed)
             assert got <= max_fraction * q.points, (qid, label, seed, got)
@@ -176,3 +181,55 @@ def assert_check_names_each_mistake(qid: str) -> None:
     for label, wrong in get_question(qid).check.mistakes.items():
         r = run_checks(qid, wrong)
         assert r.points == 0 and label in r.message, (label, r.message)
+
+
+def grading_suite(
+    exercise: str, ids: list[str], full: float, *, hidden: list[str] | None = None, seeds: int = 8
+) -> dict[str, Any]:
+    """The tests every exercise module shares, to be put into its namespace with
+    ``globals().update(grading_suite(...))``: the solution passes the hidden checks of ``seeds``
+    draws (the questions ``hidden``, all by default), every stub earns 0, and one run of the
+    grader CLI gives the solution ``full`` marks and the blank exercise 0."""
+    import pytest
+    from _grading_helpers import (
+        assert_full_marks,
+        assert_passes_hidden_checks,
+        assert_zero,
+        grade,
+        notebooks,
+    )
+
+    solution, blank = notebooks(exercise)
+
+    @pytest.fixture(scope="module")
+    def answers() -> dict:
+        return solution_functions(solution, ids)
+
+    @pytest.mark.parametrize("qid", ids if hidden is None else hidden)
+    def test_solution_passes_the_hidden_checks_for_many_draws(answers, qid):
+        assert_passes_hidden_checks(qid, answers[qid], seeds=seeds)
+
+    @pytest.mark.parametrize("qid", ids)
+    def test_stubs_earn_zero(qid):
+        assert_stubs_earn_zero(qid)
+
+    @pytest.fixture(scope="module")
+    def reports(tmp_path_factory):
+        return grade(solution, blank, out_dir=tmp_path_factory.mktemp("grades"))
+
+    def test_solution_gets_full_marks(reports):
+        assert_full_marks(reports["solutions"], exercise, full, ids)
+
+    def test_blank_exercise_gets_zero(reports):
+        assert_zero(reports["exercises"], exercise, full)
+
+    return {
+        "answers": answers,
+        "reports": reports,
+        "test_solution_passes_the_hidden_checks_for_many_draws": (
+            test_solution_passes_the_hidden_checks_for_many_draws
+        ),
+        "test_stubs_earn_zero": test_stubs_earn_zero,
+        "test_solution_gets_full_marks": test_solution_gets_full_marks,
+        "test_blank_exercise_gets_zero": test_blank_exercise_gets_zero,
+    }

@@ -30,17 +30,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import _jupyterlab
 import numpy as np
 import pytest
 from conftest import CHROMIUM_ARGS
@@ -60,29 +55,8 @@ PRESSES = 5
 _NON_EMPTY = re.compile(r".+")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _request(url: str, method: str = "GET") -> tuple[int, bytes]:
-    req = urllib.request.Request(url, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, b""
-
-
-class Lab:
-    """A running JupyterLab: base URL, token, the served folder, the process and its log."""
-
-    def __init__(self, url: str, token: str, root: Path, proc: subprocess.Popen, log: Path):
-        self.url, self.token, self.root, self.proc, self.log = url, token, root, proc, log
-
-    def api(self, path: str, method: str = "GET") -> tuple[int, bytes]:
-        return _request(f"{self.url}/api/{path}?token={self.token}", method)
+class Lab(_jupyterlab.Lab):
+    """The course's JupyterLab, with a wait for the explorer notebook's kernel."""
 
     def wait_for_idle_kernel(self, seconds: float) -> None:
         """Until a session for the notebook exists and its kernel reports "idle"."""
@@ -102,9 +76,8 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     base = tmp_path_factory.mktemp("jupyterlab")
-    served, runtime, settings, workspaces = (base / d for d in ("nb", "rt", "settings", "ws"))
-    for d in (served, runtime, settings, workspaces):
-        d.mkdir()
+    served, settings = base / "nb", base / "settings"  # the settings folder running_lab uses
+    served.mkdir()
     shutil.copy(NOTEBOOK, served / NOTEBOOK.name)
     # attach every cell to the DOM (no virtual scrolling) so the widget is always locatable
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
@@ -113,52 +86,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false"}))  # no network, no news toast
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={served}", f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={workspaces}",
-    ]  # fmt: skip
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "MPLBACKEND": "Agg"}
-    log = base / "jupyterlab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=served)
-    server = Lab(f"http://127.0.0.1:{port}", token, served, proc, log)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                if server.api("status")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start in 120 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    env = {"MPLBACKEND": "Agg"}
+    args = [f"--ServerApp.root_dir={served}"]
+    with _jupyterlab.running_lab(base, served, args, env, cls=Lab) as server:
         yield server
-    finally:
-        try:  # kernels first, then the server itself
-            status, body = server.api("kernels")
-            if status == 200:
-                for kernel in json.loads(body):
-                    server.api(f"kernels/{kernel['id']}", "DELETE")
-            server.api("shutdown", "POST")
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def test_depth_slider_rerenders_the_explorer_in_a_real_browser(chromium: str, lab: Lab) -> None:

@@ -20,16 +20,11 @@ from _exercise_helpers import (
     assert_no_closed_forms,
     assert_patterns_found,
     assert_points_split,
-    assert_stubs_earn_zero,
     assert_wrong_answers_fail,
+    grading_suite,
     hidden_points,
-    solution_functions,
 )
 from _grading_helpers import (
-    assert_full_marks,
-    assert_passes_hidden_checks,
-    assert_zero,
-    grade,
     notebooks,
 )
 
@@ -76,32 +71,7 @@ def test_module_states_its_version_and_imports():
     assert "`numpy`" in text and "scipy` is not installed" in text
 
 
-@pytest.fixture(scope="module")
-def answers() -> dict:
-    return solution_functions(SOLUTION, IDS)
-
-
-@pytest.mark.parametrize("qid", IDS)
-def test_solution_passes_the_hidden_checks_for_many_draws(answers, qid):
-    assert_passes_hidden_checks(qid, answers[qid], seeds=8)
-
-
-@pytest.mark.parametrize("qid", IDS)
-def test_stubs_earn_zero(qid):
-    assert_stubs_earn_zero(qid)
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"))
-
-
-def test_solution_gets_full_marks(reports):
-    assert_full_marks(reports["solutions"], "04_glorot", FULL, IDS)
-
-
-def test_blank_exercise_gets_zero(reports):
-    assert_zero(reports["exercises"], "04_glorot", FULL)
+globals().update(grading_suite("04_glorot", IDS, FULL))
 
 
 # ---- no answer in the student's notebook --------------------------------------------------------

@@ -21,15 +21,10 @@ from _exercise_helpers import (
     assert_no_closed_forms,
     assert_patterns_found,
     assert_points_split,
-    assert_stubs_earn_zero,
     assert_wrong_answers_fail,
-    solution_functions,
+    grading_suite,
 )
 from _grading_helpers import (
-    assert_full_marks,
-    assert_passes_hidden_checks,
-    assert_zero,
-    grade,
     notebooks,
 )
 
@@ -117,19 +112,7 @@ def test_an_older_copy_is_told_what_changed():
         assert nbformat.read(path, as_version=4).metadata["course"]["version"] == "3"
 
 
-@pytest.fixture(scope="module")
-def answers() -> dict:
-    return solution_functions(SOLUTION, IDS)
-
-
-@pytest.mark.parametrize("qid", IDS[1:])
-def test_solution_passes_the_hidden_checks_for_many_draws(answers, qid):
-    assert_passes_hidden_checks(qid, answers[qid], seeds=8)
-
-
-@pytest.mark.parametrize("qid", IDS)
-def test_stubs_earn_zero(qid):
-    assert_stubs_earn_zero(qid)
+globals().update(grading_suite("06_beyond", IDS, FULL, hidden=IDS[1:]))
 
 
 @pytest.mark.parametrize(
@@ -232,19 +215,6 @@ def test_torch_trunc_normal_std_agrees_with_torch():
         want = ex06.torch_trunc_normal_std_reference(std, a, b)
         se = want * math.sqrt(2 / (4 * w.numel()))
         assert abs(float(w.std()) - want) <= 5 * se, (std, a, b, float(w.std()), want)
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    return grade(SOLUTION, EXERCISE, out_dir=tmp_path_factory.mktemp("grades"))
-
-
-def test_solution_gets_full_marks(reports):
-    assert_full_marks(reports["solutions"], "06_beyond", FULL, IDS)
-
-
-def test_blank_exercise_gets_zero(reports):
-    assert_zero(reports["exercises"], "06_beyond", FULL)
 
 
 # ----------------------------------------------------------------------------- wrong answers
