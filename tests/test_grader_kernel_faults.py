@@ -106,3 +106,23 @@ def test_a_wedged_kernel_costs_a_correct_notebook_nothing(tmp_path):
     assert report["status"] == "graded" and report["score"] == report["max_score"], report
     note = report["error"] or ""
     assert "kernel fault" in note and "skipped" not in note.replace("nothing skipped", ""), note
+
+
+def test_a_cell_that_always_wedges_its_kernel_is_the_one_skipped(tmp_path):
+    """A cell that leaves its kernel unable to answer every time it runs: the next cell is lost
+    twice, so the cell before it (the culprit) is skipped on a fresh kernel and the rest of the
+    notebook is graded in full; the note names the culprit, not its victim."""
+    ipykernel = pytest.importorskip("ipykernel")
+    if int(ipykernel.__version__.split(".")[0]) < 7:
+        pytest.skip("ipykernel < 7 has no shell-channel thread to stop")
+    solution, _ = notebooks("01_symmetry")
+    nb = nbformat.read(solution, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    always = "_t = get_ipython().kernel.shell_channel_thread\n_t.io_loop.add_callback(_t.io_loop.stop)"
+    nb.cells.insert(first + 1, nbformat.v4.new_code_cell(always))
+    path = tmp_path / "01_symmetry.ipynb"
+    nbformat.write(nb, path)
+    report = grade_submission(path, use_sandbox=False, seed=0)
+    assert report["status"] == "graded" and report["score"] == report["max_score"], report
+    note = report["error"] or ""
+    assert f"cell {first + 2} left its kernel unable to answer" in note, note  # 1-based

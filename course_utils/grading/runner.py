@@ -503,6 +503,7 @@ class _Worker:
         cells = [(int(i), str(s)) for i, s in job["cells"]]
         pending = list(job["requests"])
         skip: set[int] = set()
+        lost: set[tuple[str, Any]] = set()  # cells and calls a kernel once did not answer
         reported: set[tuple[int, str]] = set()
         skipped_for_time = False
         needed = needed_names([s for _, s in cells], [str(r["name"]) for r in pending])
@@ -522,6 +523,7 @@ class _Worker:
                 self.emit(event="fatal", text=clean(f"{type(err).__name__}: {err}"))
                 return
             restart = False
+            previous: int | None = None  # the last cell this kernel ran
             try:
                 for index, source in cells:
                     if index in skip:
@@ -554,8 +556,21 @@ class _Worker:
                     else:
                         timeout = min(timeout, max(1.0, cells_end - now))
                     status, errors, _ = await self.execute(km, kc, source, timeout)
-                    if status == "lost":
+                    if status == "lost" and ("cell", index) not in lost:
+                        lost.add(("cell", index))  # the kernel's fault: nothing skipped
                         self.lost_output()
+                        restart = True
+                        break
+                    if status == "lost":
+                        # lost twice at one cell: the notebook itself leaves its kernel unable
+                        # to answer (its event loop blocked, say), most likely the cell that ran
+                        # just before on this kernel; that one is skipped
+                        culprit = previous if previous is not None else index
+                        skip.add(culprit)
+                        cell_event(
+                            culprit,
+                            "left its kernel unable to answer (twice): skipped on a fresh kernel",
+                        )
                         restart = True
                         break
                     if status in ("dead", "killed"):
@@ -569,6 +584,7 @@ class _Worker:
                         )
                         restart = True
                         break
+                    previous = index
                     if status == "interrupted":
                         cell_event(index, f"timed out after {timeout:.3g} s and was interrupted")
                     elif errors:
@@ -583,7 +599,8 @@ class _Worker:
                         km, kc, req["code"], min(float(req["budget"]), left)
                     )
                     answer = next((a for a in answers if a.get("nonce") == req["nonce"]), None)
-                    if status == "lost" and answer is None:  # asked again on the next kernel
+                    if status == "lost" and answer is None and ("call", req["qid"]) not in lost:
+                        lost.add(("call", req["qid"]))  # asked again on the next kernel, once
                         self.lost_output()
                         restart = True
                         break
