@@ -49,8 +49,9 @@ for v in $VERSIONS; do
     rc=$?
     MPLBACKEND=Agg "$venv/bin/python" -m pytest tests -q -p no:cacheprovider -rs --tb=short \
         -m machine_load >>"$log" 2>&1 || rc=1
-    # The skip reasons (torch missing, ...) and the closing line.
-    grep -E "^SKIPPED|passed|failed|error" "$log" | sort | uniq -c | sort -rn | head -n 25
+    # The skip reasons (torch missing, ...), then the closing line of each of the two runs.
+    grep -E "^SKIPPED" "$log" | sort | uniq -c | sort -rn | head -n 20
+    grep -E "^=* ?[0-9]+ (passed|failed|error)" "$log"
     [ $rc = 0 ] || { failed+=("$v"); grep -E "^(FAILED|ERROR)" "$log" | head -n 40; }
 done
 echo "test-pythons: ran on ${found[*]:-none}; not found here: ${missing[*]:-none}"
