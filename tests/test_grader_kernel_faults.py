@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -80,25 +81,33 @@ def test_a_kernel_that_answers_is_not_lost(monkeypatch):
     assert asyncio.run(worker.execute(fake, fake, "x = 1", timeout=60))[0] == "ok"
 
 
-# A cell that wedges a real ipykernel 7 the first time it runs (stops its shell-channel thread:
-# requests are no longer handled, as in the ipykernel 7.3 fault), and does nothing on the rerun.
-WEDGE = """import os
+# Stopping a real ipykernel 7's shell-channel thread wedges it as the ipykernel 7.3 fault does:
+# requests are no longer handled. ONCE does it the first time only (a marker in the home folder,
+# which lives as long as the submission's grading), ALWAYS on every run.
+STOP = "_t = get_ipython().kernel.shell_channel_thread\n_t.io_loop.add_callback(_t.io_loop.stop)"
+ONCE = """import os
 if not os.path.exists(".wedged-once"):
     open(".wedged-once", "w").close()
-    _t = get_ipython().kernel.shell_channel_thread
-    _t.io_loop.add_callback(_t.io_loop.stop)"""
+""" + "".join(f"    {line}\n" for line in STOP.splitlines())
 
 
-def test_a_wedged_kernel_costs_a_correct_notebook_nothing(tmp_path):
+def _solution_with(tmp_path, source: str) -> tuple[Path, int]:
+    """Solution 01 with a code cell ``source`` after its first code cell: the file and the new
+    cell's index in the notebook."""
     ipykernel = pytest.importorskip("ipykernel")
     if int(ipykernel.__version__.split(".")[0]) < 7:
         pytest.skip("ipykernel < 7 has no shell-channel thread to stop")
     solution, _ = notebooks("01_symmetry")
     nb = nbformat.read(solution, as_version=4)
-    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells.insert(first + 1, nbformat.v4.new_code_cell(WEDGE))
+    index = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
+    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
     path = tmp_path / "01_symmetry.ipynb"
     nbformat.write(nb, path)
+    return path, index
+
+
+def test_a_wedged_kernel_costs_a_correct_notebook_nothing(tmp_path):
+    path, _ = _solution_with(tmp_path, ONCE)
     copy = path.read_bytes()
     # the worker is a process of its own: the fault is noticed after LOST_IOPUB_SECONDS (10 s)
     report = grade_submission(path, use_sandbox=False, seed=0)
@@ -112,17 +121,8 @@ def test_a_cell_that_always_wedges_its_kernel_is_the_one_skipped(tmp_path):
     """A cell that leaves its kernel unable to answer every time it runs: the next cell is lost
     twice, so the cell before it (the culprit) is skipped on a fresh kernel and the rest of the
     notebook is graded in full; the note names the culprit, not its victim."""
-    ipykernel = pytest.importorskip("ipykernel")
-    if int(ipykernel.__version__.split(".")[0]) < 7:
-        pytest.skip("ipykernel < 7 has no shell-channel thread to stop")
-    solution, _ = notebooks("01_symmetry")
-    nb = nbformat.read(solution, as_version=4)
-    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    always = "_t = get_ipython().kernel.shell_channel_thread\n_t.io_loop.add_callback(_t.io_loop.stop)"
-    nb.cells.insert(first + 1, nbformat.v4.new_code_cell(always))
-    path = tmp_path / "01_symmetry.ipynb"
-    nbformat.write(nb, path)
+    path, index = _solution_with(tmp_path, STOP)
     report = grade_submission(path, use_sandbox=False, seed=0)
     assert report["status"] == "graded" and report["score"] == report["max_score"], report
     note = report["error"] or ""
-    assert f"cell {first + 2} left its kernel unable to answer" in note, note  # 1-based
+    assert f"cell {index + 1} left its kernel unable to answer" in note, note  # 1-based
