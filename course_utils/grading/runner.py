@@ -724,11 +724,7 @@ def _reap_orphans(worker: _Worker) -> None:
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in worker.kernel_pids:
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
+        fields = _stat_fields(entry)
         if len(fields) > 1 and fields[0] == b"Z" and int(fields[1]) == me:
             try:
                 os.waitpid(int(entry), os.WNOHANG)
@@ -887,13 +883,22 @@ def _processes_of(uid: int) -> list[int]:
             try:
                 if os.stat(f"/proc/{entry}").st_uid != uid:
                     continue
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    state = fh.read().rsplit(b")", 1)[1].split()[0]
-            except (OSError, IndexError):
+            except OSError:
                 continue
-            if state not in (b"Z", b"X"):
+            fields = _stat_fields(entry)
+            if fields and fields[0] not in (b"Z", b"X"):
                 out.append(int(entry))
     return out
+
+
+def _stat_fields(pid: str) -> list[bytes]:
+    """The fields of ``/proc/PID/stat`` after the command name (state, ppid, ...); empty when
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
 
 
 async def _run_worker(
@@ -1103,9 +1108,8 @@ async def grade_submission_async(
         "output_chars": limits.output_chars,
         # a uid no other grader on this machine holds, with or without the sandbox: a fixed uid
         # under --no-sandbox was shared with another grader's leased one, and RLIMIT_NPROC then
-        # counted both graders' processes (a kernel died before replying, in CI). In the
-        # Gradescope fallback (one grader per container) the lease of slot 0 is SANDBOX_UID,
-        # the uid the autograder kills afterwards
+        # counted both graders' processes (a kernel died before replying, in CI); the Gradescope
+        # fallback kills what is left of it once the lease is free (kill_unleased)
         "uid": sandbox.lease_uid(slot),
         # in a sandbox of an ordinary user, RLIMIT_NPROC counts only the sandbox's user namespace
         "nproc": use_sandbox and sandbox.nproc_is_per_namespace(),
