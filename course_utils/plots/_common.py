@@ -281,3 +281,21 @@ def _labels(given: Sequence[str] | None, found: list[str] | None, n: int, prefix
     if len(labels) != n:
         raise ValueError(f"{name} must have {n} entries, got {len(labels)}")
     return [str(s) for s in labels]
+
+
+def _theory_measured_legend(
+    fig: Figure, series: Sequence[tuple[str, str, str, Any]], *, fontsize: float = 8
+) -> None:
+    """A figure legend to the right: one entry per series (label, line style, marker, colour),
+    then the two keys "lines: theory" and "markers: measured"."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], linestyle=ls, marker=marker, markersize=5, color=colour, label=label)
+        for label, ls, marker, colour in series
+    ]
+    handles.append(Line2D([], [], linestyle="-", color="grey", label="lines: theory"))
+    handles.append(
+        Line2D([], [], linestyle="none", marker="o", color="grey", label="markers: measured")
+    )
+    fig.legend(handles=handles, loc="outside right center", fontsize=fontsize)

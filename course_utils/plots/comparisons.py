@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from course_utils.plots._common import (
     _LINE_COLOURS,
@@ -24,6 +23,7 @@ from course_utils.plots._common import (
     _join,
     _new_figure,
     _plain,
+    _theory_measured_legend,
     _trend,
     _worst_factor,
     color,
@@ -142,23 +142,13 @@ def measured_vs_theory(
         if n == 1:
             ax.legend(fontsize=8)
     if n > 1:
-        handles = [
-            Line2D(
-                [],
-                [],
-                linestyle="-",
-                marker=markers[i % len(markers)],
-                markersize=5,
-                color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
-                label=k,
-            )
-            for i, k in enumerate(keys)
-        ]
-        handles.append(Line2D([], [], linestyle="-", color="grey", label="lines: theory"))
-        handles.append(
-            Line2D([], [], linestyle="none", marker="o", color="grey", label="markers: measured")
+        _theory_measured_legend(
+            fig,
+            [
+                (k, "-", markers[i % len(markers)], _LINE_COLOURS[i % len(_LINE_COLOURS)])
+                for i, k in enumerate(keys)
+            ],
         )
-        fig.legend(handles=handles, loc="outside right center", fontsize=8)
         fig.suptitle(title or "Measured vs theory")
 
     def text() -> str:

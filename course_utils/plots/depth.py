@@ -33,6 +33,7 @@ from course_utils.plots._common import (
     _new_figure,
     _plain,
     _series,
+    _theory_measured_legend,
     _to_numpy,
     _trend,
     _worst_factor,
@@ -358,23 +359,18 @@ def std_by_depth_panels(
         ax.set_title(name, fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
-    handles = [
-        Line2D(
-            [],
-            [],
-            linestyle=_SERIES_STYLES[i % len(_SERIES_STYLES)],
-            marker=_SERIES_MARKERS[i % len(_SERIES_MARKERS)],
-            markersize=5,
-            color=color(i),
-            label=k,
-        )
-        for i, k in enumerate(keys)
-    ]
-    handles.append(Line2D([], [], linestyle="-", color="grey", label="lines: theory"))
-    handles.append(
-        Line2D([], [], linestyle="none", marker="o", color="grey", label="markers: measured")
+    _theory_measured_legend(
+        fig,
+        [
+            (
+                k,
+                _SERIES_STYLES[i % len(_SERIES_STYLES)],
+                _SERIES_MARKERS[i % len(_SERIES_MARKERS)],
+                color(i),
+            )
+            for i, k in enumerate(keys)
+        ],
     )
-    fig.legend(handles=handles, loc="outside right center", fontsize=8)
     if title:
         fig.suptitle(title)
 
