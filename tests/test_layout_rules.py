@@ -124,15 +124,21 @@ def test_numpy_engine_never_reaches_torch_at_module_level(stem):
     assert not bad, f"{name} imports torch when imported: {bad}"
 
 
-def test_only_training_and_modern_torch_import_torch_at_module_level():
-    files = _library_files()
-    offenders = [
+def _module_level_offenders(files: dict, bad) -> list[str]:
+    """``path:line imports target`` for every module-level import, outside TORCH_MODULES, of a
+    target for which ``bad(target)`` holds."""
+    return [
         f"{path.relative_to(ROOT)}:{line} imports {target}"
         for name, path in files.items()
         if name not in TORCH_MODULES
         for target, line in _imports(path, module_level_only=True)
-        if _is_torch(target)
+        if bad(target)
     ]
+
+
+def test_only_training_and_modern_torch_import_torch_at_module_level():
+    files = _library_files()
+    offenders = _module_level_offenders(files, _is_torch)
     assert not offenders, offenders
     for name in TORCH_MODULES:  # the rule names real files
         assert name in files, name
@@ -141,13 +147,9 @@ def test_only_training_and_modern_torch_import_torch_at_module_level():
 def test_no_library_module_pulls_in_a_torch_module_at_module_level():
     """A module-level ``from course_utils.training import ...`` would import torch too."""
     files = _library_files()
-    offenders = [
-        f"{path.relative_to(ROOT)}:{line} imports {target}"
-        for name, path in files.items()
-        if name not in TORCH_MODULES
-        for target, line in _imports(path, module_level_only=True)
-        if any(target == t or target.startswith(t + ".") for t in TORCH_MODULES)
-    ]
+    offenders = _module_level_offenders(
+        files, lambda target: any(target == t or target.startswith(t + ".") for t in TORCH_MODULES)
+    )
     assert not offenders, offenders
 
 
